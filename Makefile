@@ -1,0 +1,70 @@
+# centralino — every entry point a developer or CI uses.
+# `make run` starts the daemon on the local services; `make test` runs every
+# test, the real-Asterisk end-to-end tests included.
+
+GO        ?= go
+export GOFLAGS ?= -buildvcs=false
+BIN       := bin
+PKGS      := ./...
+
+# The test suite talks to real services; these are the development defaults
+# (see config/centralino.yaml) and may be overridden from the environment.
+export CENTRALINO_DATABASE_URL ?= postgres://centralino:centralino@127.0.0.1:5432/centralino?sslmode=disable
+export CENTRALINO_TEST_DATABASE_URL ?= postgres://centralino:centralino@127.0.0.1:5432/centralino_test?sslmode=disable
+export CENTRALINO_REDIS_URL ?= redis://127.0.0.1:6379/0
+export CENTRALINO_ARI_URL ?= http://127.0.0.1:8088/ari
+export CENTRALINO_ARI_USER ?= centralino
+export CENTRALINO_ARI_PASSWORD ?= centralino
+
+.PHONY: all build setup run test test-unit vet asterisk-up asterisk-down \
+        migrate seed bench-booking bench-ari clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# Installs (apt-get) and starts PostgreSQL and Redis when absent and creates
+# the databases. Idempotent.
+setup:
+	bash scripts/setup.sh
+
+run: setup build asterisk-up
+	$(BIN)/centralinoctl migrate
+	$(BIN)/centralino -config config/centralino.yaml
+
+# Every test. Asterisk tests are required here: they fail instead of skipping
+# when the sandbox is not reachable.
+test: setup asterisk-up vet
+	CENTRALINO_REQUIRE_ASTERISK=1 $(GO) test -count=1 -timeout 40m -p 2 $(PKGS)
+
+# Unit tests only (no real service needed beyond what each test skips).
+test-unit:
+	$(GO) test -count=1 -short $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+asterisk-up:
+	bash scripts/asterisk-sandbox.sh up
+
+asterisk-down:
+	bash scripts/asterisk-sandbox.sh down
+
+migrate: build
+	$(BIN)/centralinoctl migrate
+
+seed: build
+	$(BIN)/centralinoctl migrate
+	$(BIN)/centralinoctl seed
+
+# Booking core benchmark on a Liguria-scale agenda (about 5 M slots).
+bench-booking: setup build
+	$(BIN)/centralinoctl bench booking
+
+# ARI benchmark: concurrent simulated calls on the real Asterisk sandbox.
+bench-ari: setup build asterisk-up
+	$(BIN)/callsim bench-ari
+
+clean:
+	rm -rf $(BIN)

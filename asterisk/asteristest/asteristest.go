@@ -1,0 +1,112 @@
+// Package asteristest connects tests to the real Asterisk sandbox
+// (make asterisk-up). Tests skip when it is not reachable, except under
+// `make test`, which sets CENTRALINO_REQUIRE_ASTERISK=1 so that a missing
+// Asterisk fails the run instead of passing it silently.
+package asteristest
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/centralino-cup/centralino/asterisk"
+)
+
+// Config returns the sandbox's ARI config for an application name, or
+// skips/fails the test when ARI does not answer.
+func Config(t testing.TB, app string) asterisk.Config {
+	t.Helper()
+	cfg := asterisk.Config{
+		URL:            env("CENTRALINO_ARI_URL", "http://127.0.0.1:8088/ari"),
+		User:           env("CENTRALINO_ARI_USER", "centralino"),
+		Password:       env("CENTRALINO_ARI_PASSWORD", "centralino"),
+		Application:    app,
+		RequestTimeout: 5 * time.Second,
+	}
+	req, _ := http.NewRequest(http.MethodGet, cfg.URL+"/asterisk/info", nil)
+	req.SetBasicAuth(cfg.User, cfg.Password)
+	resp, err := (&http.Client{Timeout: 2 * time.Second}).Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	if err != nil || resp.StatusCode != http.StatusOK {
+		msg := fmt.Sprintf("Asterisk sandbox not reachable at %s (run `make asterisk-up`): %v", cfg.URL, err)
+		if os.Getenv("CENTRALINO_REQUIRE_ASTERISK") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return cfg
+}
+
+// App returns a unique application name for a test.
+func App(prefix string) string {
+	return prefix + "-" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+}
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// Quiet is a logger for tests (set CENTRALINO_TEST_LOG=1 to see it).
+func Quiet() *slog.Logger {
+	if os.Getenv("CENTRALINO_TEST_LOG") == "1" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// LockCentralino serialises, across test processes, the tests that connect
+// as the numero verde's application `centralino` or need it absent (the
+// DID enters it; go test runs packages in parallel).
+func LockCentralino(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "centralino-app.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	})
+}
+
+// Sandbox runs scripts/asterisk-sandbox.sh with args (restart, cli ...).
+func Sandbox(t testing.TB, args ...string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("repository root not found")
+		}
+		dir = parent
+	}
+	out, err := exec.Command("bash", append([]string{filepath.Join(dir, "scripts/asterisk-sandbox.sh")}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("asterisk-sandbox.sh %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}

@@ -1,0 +1,449 @@
+package asterisk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+	"github.com/CyCoreSystems/ari/v5/client/native"
+	"github.com/inconshreveable/log15"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Config is how to reach ARI.
+type Config struct {
+	URL          string // http://127.0.0.1:8088/ari
+	WebsocketURL string // empty: derived from URL
+	User         string
+	Password     string
+	// Application is the Stasis application this client serves.
+	Application string
+	// RequestTimeout bounds every ARI request (the library's package-level
+	// RequestTimeout, set once per process).
+	RequestTimeout time.Duration
+	// SubscribeAll receives every channel's events (the call simulator,
+	// which watches channels from their first event); only channels with a
+	// Call or a Watch are routed.
+	SubscribeAll bool
+}
+
+// Handler serves the calls of the application.
+type Handler interface {
+	// Handle owns a call that just entered Stasis, until it returns.
+	Handle(ctx context.Context, c *Call)
+	// Recover owns a call found in the application after a (re)connect
+	// or a restart, whose history this process does not know.
+	Recover(ctx context.Context, c *Call)
+}
+
+// Client keeps one ARI application connected and routes its events.
+type Client struct {
+	cfg     Config
+	handler Handler
+	log     *slog.Logger
+	m       *metrics
+
+	mu      sync.Mutex
+	ari     ari.Client // nil while disconnected
+	calls   map[string]*Call
+	watches map[string]*mailbox
+	kick    chan struct{} // the library reported a websocket failure
+	up      chan struct{} // closed at the first connection
+
+	stopOnce sync.Once
+	cancel   context.CancelFunc
+	done     chan struct{}
+	wg       sync.WaitGroup // call goroutines
+}
+
+// libraryOnce sets the ari library's package-level logger and request
+// timeout once per process.
+var (
+	libraryOnce sync.Once
+	clientsMu   sync.Mutex
+	clients     = map[*Client]bool{}
+)
+
+func setupLibrary(timeout time.Duration, log *slog.Logger) {
+	libraryOnce.Do(func() {
+		native.RequestTimeout = timeout
+		native.Logger.SetHandler(log15.FuncHandler(func(r *log15.Record) error {
+			// The library reconnects by itself, silently: a read failure is
+			// the one sign that events were missed, so every client
+			// reconnects through its own loop and recovers its calls.
+			if strings.Contains(r.Msg, "read failure") || strings.Contains(r.Msg, "failed to connect") {
+				clientsMu.Lock()
+				for c := range clients {
+					select {
+					case c.kick <- struct{}{}:
+					default:
+					}
+				}
+				clientsMu.Unlock()
+			}
+			log.Debug("ari library", "msg", r.Msg)
+			return nil
+		}))
+	})
+}
+
+type metrics struct {
+	connected  prometheus.Gauge
+	reconnects prometheus.Counter
+	latency    *prometheus.HistogramVec
+	events     prometheus.Counter
+	dropped    prometheus.Counter
+	active     prometheus.Gauge
+	recovered  prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, app string) *metrics {
+	f := promauto.With(reg)
+	l := prometheus.Labels{"application": app}
+	return &metrics{
+		connected: f.NewGauge(prometheus.GaugeOpts{Name: "centralino_ari_connected", Help: "1 while the ARI websocket is connected.", ConstLabels: l}),
+		reconnects: f.NewCounter(prometheus.CounterOpts{Name: "centralino_ari_reconnects_total",
+			Help: "ARI connections made after the first.", ConstLabels: l}),
+		latency: f.NewHistogramVec(prometheus.HistogramOpts{Name: "centralino_ari_request_duration_seconds",
+			Help: "ARI request latency by operation.", ConstLabels: l,
+			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5}}, []string{"op"}),
+		events: f.NewCounter(prometheus.CounterOpts{Name: "centralino_ari_events_total", Help: "ARI events received.", ConstLabels: l}),
+		dropped: f.NewCounter(prometheus.CounterOpts{Name: "centralino_ari_events_dropped_total",
+			Help: "ARI events dropped because a call's mailbox was over its cap.", ConstLabels: l}),
+		active:    f.NewGauge(prometheus.GaugeOpts{Name: "centralino_ari_calls_active", Help: "Calls owned by this process.", ConstLabels: l}),
+		recovered: f.NewCounter(prometheus.CounterOpts{Name: "centralino_ari_calls_recovered_total", Help: "Calls found after a (re)connect and recovered.", ConstLabels: l}),
+	}
+}
+
+// New builds a client; Start connects it.
+func New(cfg Config, h Handler, reg prometheus.Registerer, log *slog.Logger) *Client {
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 5 * time.Second
+	}
+	if cfg.WebsocketURL == "" {
+		cfg.WebsocketURL = strings.Replace(strings.TrimSuffix(cfg.URL, "/"), "http", "ws", 1) + "/events"
+	}
+	log = log.With("component", "asterisk", "application", cfg.Application)
+	setupLibrary(cfg.RequestTimeout, log)
+	return &Client{cfg: cfg, handler: h, log: log, m: newMetrics(reg, cfg.Application),
+		calls: map[string]*Call{}, watches: map[string]*mailbox{}, kick: make(chan struct{}, 1), up: make(chan struct{})}
+}
+
+// Start connects in the background, reconnecting forever with backoff
+// (100 ms doubling, capped at 5 s), and returns once the first connection
+// is up or ctx ends.
+func (c *Client) Start(ctx context.Context) error {
+	clientsMu.Lock()
+	clients[c] = true
+	clientsMu.Unlock()
+	runCtx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.done = make(chan struct{})
+	go c.run(runCtx)
+	select {
+	case <-c.up:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("connecting to asterisk: %w", ctx.Err())
+	}
+}
+
+// Stop disconnects and waits for the event loop; calls in progress see
+// their context cancelled. It is safe to call more than once.
+func (c *Client) Stop() {
+	c.stopOnce.Do(func() {
+		clientsMu.Lock()
+		delete(clients, c)
+		clientsMu.Unlock()
+		if c.cancel != nil {
+			c.cancel()
+			<-c.done
+		}
+		c.mu.Lock()
+		for _, call := range c.calls {
+			call.gone()
+		}
+		c.mu.Unlock()
+		c.wg.Wait()
+	})
+}
+
+// Connected reports whether the websocket is up.
+func (c *Client) Connected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ari != nil
+}
+
+// WaitConnected waits until the client is connected (after a reconnect).
+func (c *Client) WaitConnected(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for !c.Connected() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+func (c *Client) current() (ari.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ari == nil {
+		return nil, ErrNotConnected
+	}
+	return c.ari, nil
+}
+
+// observe times one ARI request.
+func (c *Client) observe(op string, start time.Time) {
+	c.m.latency.WithLabelValues(op).Observe(time.Since(start).Seconds())
+}
+
+func (c *Client) run(ctx context.Context) {
+	defer close(c.done)
+	backoff := 100 * time.Millisecond
+	first := true
+	for ctx.Err() == nil {
+		cl, err := c.connect(ctx)
+		if err != nil {
+			c.log.Debug("asterisk not reachable", "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		if !first {
+			c.m.reconnects.Inc()
+		}
+		// Subscribe before acting: events from here on are routed, then the
+		// channels already in the application are recovered.
+		sub := cl.Bus().Subscribe(nil, ari.Events.All)
+		c.mu.Lock()
+		c.ari = cl
+		c.mu.Unlock()
+		c.m.connected.Set(1)
+		c.log.Info("connected to asterisk", "reconnect", !first)
+		if first {
+			close(c.up)
+			first = false
+		}
+		c.recover(ctx, cl)
+		c.read(ctx, sub)
+		sub.Cancel()
+		c.mu.Lock()
+		c.ari = nil
+		c.mu.Unlock()
+		c.m.connected.Set(0)
+		cl.Close()
+		if ctx.Err() == nil {
+			c.log.Warn("disconnected from asterisk; reconnecting")
+		}
+	}
+}
+
+// connect probes ARI over HTTP first (so a dead Asterisk costs one quick
+// request, and our own backoff applies), then opens the websocket.
+func (c *Client) connect(ctx context.Context) (ari.Client, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.URL+"/asterisk/info", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(c.cfg.User, c.cfg.Password)
+	probe := http.Client{Timeout: 2 * time.Second}
+	resp, err := probe.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("ari answered %s", resp.Status)
+	}
+	// Drain a stale kick from before this connection.
+	select {
+	case <-c.kick:
+	default:
+	}
+	type result struct {
+		cl  ari.Client
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		cl, err := native.Connect(&native.Options{Application: c.cfg.Application, URL: c.cfg.URL,
+			WebsocketURL: c.cfg.WebsocketURL, Username: c.cfg.User, Password: c.cfg.Password, SubscribeAll: c.cfg.SubscribeAll})
+		res <- result{cl, err}
+	}()
+	select {
+	case r := <-res:
+		if r.err != nil {
+			if r.cl != nil {
+				r.cl.Close()
+			}
+			return nil, r.err
+		}
+		return r.cl, nil
+	case <-ctx.Done():
+		go func() {
+			if r := <-res; r.cl != nil {
+				r.cl.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	case <-time.After(10 * time.Second):
+		go func() {
+			if r := <-res; r.cl != nil {
+				r.cl.Close()
+			}
+		}()
+		return nil, errors.New("websocket did not connect")
+	}
+}
+
+// read routes events until the connection fails or ctx ends. It never
+// blocks on a consumer.
+func (c *Client) read(ctx context.Context, sub ari.Subscription) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.kick:
+			return
+		case e, ok := <-sub.Events():
+			if !ok {
+				return
+			}
+			c.m.events.Inc()
+			c.route(ctx, e)
+		}
+	}
+}
+
+type channelEvent interface {
+	GetChannelIDs() []string
+}
+
+func (c *Client) route(ctx context.Context, e ari.Event) {
+	if ss, ok := e.(*ari.StasisStart); ok {
+		c.mu.Lock()
+		_, known := c.calls[ss.Channel.ID]
+		c.mu.Unlock()
+		if !known {
+			c.adopt(ctx, newCallData(ss.Channel, ss.Args), false)
+		}
+	}
+	ce, ok := e.(channelEvent)
+	if !ok {
+		return
+	}
+	for _, id := range ce.GetChannelIDs() {
+		c.mu.Lock()
+		call := c.calls[id]
+		watch := c.watches[id]
+		c.mu.Unlock()
+		if call != nil {
+			if !call.box.put(e) {
+				c.m.dropped.Inc()
+			}
+			if terminal(e, call.app) {
+				call.gone()
+			}
+		}
+		if watch != nil && !watch.put(e) {
+			c.m.dropped.Inc()
+		}
+	}
+}
+
+// terminal tells the events after which a call is no longer ours.
+func terminal(e ari.Event, app string) bool {
+	switch e.(type) {
+	case *ari.ChannelDestroyed, *ari.ChannelHangupRequest:
+		return true
+	case *ari.StasisEnd:
+		return true
+	}
+	return false
+}
+
+// adopt registers a call and runs the handler for it in its own goroutine.
+func (c *Client) adopt(ctx context.Context, d callData, recovered bool) *Call {
+	call := c.newCall(d)
+	c.mu.Lock()
+	c.calls[d.id] = call
+	c.mu.Unlock()
+	c.m.active.Inc()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer c.forget(call)
+		if recovered {
+			c.m.recovered.Inc()
+			c.handler.Recover(call.ctx, call)
+			return
+		}
+		c.handler.Handle(call.ctx, call)
+	}()
+	return call
+}
+
+func (c *Client) forget(call *Call) {
+	c.mu.Lock()
+	if c.calls[call.id] == call {
+		delete(c.calls, call.id)
+	}
+	c.mu.Unlock()
+	call.gone()
+	call.box.close()
+	c.m.active.Dec()
+}
+
+// recover lists the application's channels (Asterisk does not replay the
+// events missed while disconnected): unknown ones are handed to Recover,
+// known ones that are gone are released.
+func (c *Client) recover(ctx context.Context, cl ari.Client) {
+	start := time.Now()
+	data, err := cl.Application().Data(ari.NewKey(ari.ApplicationKey, c.cfg.Application))
+	c.observe("application_data", start)
+	if err != nil {
+		c.log.Error("listing application channels", "err", err)
+		return
+	}
+	present := map[string]bool{}
+	for _, id := range data.ChannelIDs {
+		present[id] = true
+		c.mu.Lock()
+		_, known := c.calls[id]
+		c.mu.Unlock()
+		if known {
+			continue
+		}
+		ch, err := cl.Channel().Data(ari.NewKey(ari.ChannelKey, id))
+		if err != nil {
+			continue // hung up meanwhile
+		}
+		c.log.Info("recovering call", "call_id", id)
+		c.adopt(ctx, newCallData(*ch, nil), true)
+	}
+	c.mu.Lock()
+	for id, call := range c.calls {
+		if !present[id] && !call.outbound {
+			call.gone()
+		}
+	}
+	c.mu.Unlock()
+}

@@ -1,0 +1,356 @@
+package asterisk_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/centralino-cup/centralino/asterisk"
+	"github.com/centralino-cup/centralino/asterisk/asteristest"
+)
+
+// These tests run against the real Asterisk sandbox, one at a time: some
+// restart Asterisk or need the numero verde's application absent.
+
+type handler struct {
+	handle  func(ctx context.Context, c *asterisk.Call)
+	recover func(ctx context.Context, c *asterisk.Call)
+}
+
+func (h handler) Handle(ctx context.Context, c *asterisk.Call) { h.handle(ctx, c) }
+func (h handler) Recover(ctx context.Context, c *asterisk.Call) {
+	if h.recover != nil {
+		h.recover(ctx, c)
+	}
+}
+
+func start(t *testing.T, cfg asterisk.Config, h asterisk.Handler) (*asterisk.Client, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	c := asterisk.New(cfg, h, reg, asteristest.Quiet())
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	require.NoError(t, c.Start(ctx))
+	t.Cleanup(c.Stop)
+	return c, reg
+}
+
+// pair starts an "IVR" client with h and a caller client, and returns a
+// function placing a call from the caller into the IVR application.
+func pair(t *testing.T, h asterisk.Handler) (ivr *asterisk.Client, place func() *asterisk.Call) {
+	t.Helper()
+	app := asteristest.App("t-ivr")
+	ivr, _ = start(t, asteristest.Config(t, app), h)
+	caller, _ := start(t, asteristest.Config(t, asteristest.App("t-caller")), handler{handle: func(context.Context, *asterisk.Call) {}})
+	return ivr, func() *asterisk.Call {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		call, res, err := caller.Dial(ctx, "Local/"+app+"@sim-stasis/n", "3471234567", 10*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, asterisk.Answered, res)
+		t.Cleanup(func() { call.Hangup(context.Background()); caller.Release(call) })
+		return call
+	}
+}
+
+func waitFor[T any](t *testing.T, ch <-chan T, within time.Duration) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(within):
+		t.Fatalf("nothing within %s", within)
+		panic("unreachable")
+	}
+}
+
+func TestStasisStartAndAnswer(t *testing.T) {
+	got := make(chan *asterisk.Call, 1)
+	ended := make(chan struct{})
+	_, place := pair(t, handler{handle: func(ctx context.Context, c *asterisk.Call) {
+		if c.Answer(ctx) == nil {
+			got <- c
+		}
+		<-ctx.Done() // until the caller hangs up
+		close(ended)
+	}})
+	caller := place()
+	c := waitFor(t, got, 5*time.Second)
+	require.Equal(t, "3471234567", c.Caller())
+	// The caller hangs up: the IVR's call context ends.
+	require.NoError(t, caller.Hangup(context.Background()))
+	waitFor(t, ended, 5*time.Second)
+}
+
+func TestPlayBargeIn(t *testing.T) {
+	type result struct {
+		key     string
+		elapsed time.Duration
+		err     error
+	}
+	res := make(chan result, 1)
+	playing := make(chan struct{}, 1)
+	_, place := pair(t, handler{handle: func(ctx context.Context, c *asterisk.Call) {
+		if err := c.Answer(ctx); err != nil {
+			res <- result{err: err}
+			return
+		}
+		// About 20 seconds of prompts.
+		media := []string{}
+		for range 10 {
+			media = append(media, "sound:queue-periodic-announce")
+		}
+		playing <- struct{}{}
+		start := time.Now()
+		k, err := c.Gather(ctx, media, asterisk.GatherSpec{Max: 1, FirstDigit: 5 * time.Second})
+		res <- result{k, time.Since(start), err}
+	}})
+	caller := place()
+	waitFor(t, playing, 5*time.Second)
+	time.Sleep(700 * time.Millisecond) // into the first prompt
+	require.NoError(t, caller.SendDTMF(context.Background(), "5", 100*time.Millisecond, 0))
+	r := waitFor(t, res, 10*time.Second)
+	require.NoError(t, r.err)
+	require.Equal(t, "5", r.key)
+	require.Less(t, r.elapsed, 3*time.Second, "the key stopped the prompts")
+}
+
+func TestGather(t *testing.T) {
+	tests := []struct {
+		name    string
+		keys    string
+		spec    asterisk.GatherSpec
+		want    string
+		atLeast time.Duration
+	}{
+		// Nothing pressed: the first-digit timeout ends it, empty.
+		{"first digit timeout", "", asterisk.GatherSpec{Max: 4, FirstDigit: time.Second, InterDigit: time.Second}, "", time.Second},
+		// Two keys then silence: the inter-digit timeout returns them.
+		{"inter digit timeout", "12", asterisk.GatherSpec{Max: 4, FirstDigit: 5 * time.Second, InterDigit: time.Second}, "12", time.Second},
+		// The terminator ends early and is not returned.
+		{"terminator", "12#", asterisk.GatherSpec{Max: 10, FirstDigit: 5 * time.Second, InterDigit: 5 * time.Second, Terminator: "#"}, "12", 0},
+		// Max digits ends it; the rest stays for the next gather.
+		{"max digits", "123456", asterisk.GatherSpec{Max: 4, FirstDigit: 5 * time.Second, InterDigit: 5 * time.Second}, "1234", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			type result struct {
+				keys    string
+				elapsed time.Duration
+				err     error
+			}
+			res := make(chan result, 1)
+			ready := make(chan struct{}, 1)
+			_, place := pair(t, handler{handle: func(ctx context.Context, c *asterisk.Call) {
+				if err := c.Answer(ctx); err != nil {
+					res <- result{err: err}
+					return
+				}
+				ready <- struct{}{}
+				start := time.Now()
+				k, err := c.Gather(ctx, nil, tt.spec)
+				res <- result{k, time.Since(start), err}
+			}})
+			caller := place()
+			waitFor(t, ready, 5*time.Second)
+			if tt.keys != "" {
+				require.NoError(t, caller.SendDTMF(context.Background(), tt.keys, 80*time.Millisecond, 60*time.Millisecond))
+			}
+			r := waitFor(t, res, 10*time.Second)
+			require.NoError(t, r.err)
+			require.Equal(t, tt.want, r.keys)
+			require.GreaterOrEqual(t, r.elapsed, tt.atLeast)
+		})
+	}
+}
+
+func TestBridgeAndHangups(t *testing.T) {
+	var mu sync.Mutex
+	var legs []*asterisk.Call
+	bridged := make(chan struct{})
+	endedA, endedB := make(chan struct{}), make(chan struct{})
+	var ivr *asterisk.Client
+	ivr, place := pair(t, handler{handle: func(ctx context.Context, c *asterisk.Call) {
+		if c.Answer(ctx) != nil {
+			return
+		}
+		mu.Lock()
+		legs = append(legs, c)
+		n := len(legs)
+		mu.Unlock()
+		if n == 2 {
+			b, err := ivr.Bridge(ctx, legs[0], legs[1])
+			if err == nil {
+				close(bridged)
+				defer b.Destroy(context.Background())
+			}
+		}
+		<-ctx.Done()
+		if n == 1 {
+			close(endedA)
+			// Like the queue: when one side leaves, release the other.
+			mu.Lock()
+			other := legs[1]
+			mu.Unlock()
+			other.Hangup(context.Background())
+		} else {
+			close(endedB)
+		}
+	}})
+	a := place()
+	b := place()
+	waitFor(t, bridged, 5*time.Second)
+	require.NoError(t, a.Hangup(context.Background()))
+	waitFor(t, endedA, 5*time.Second)
+	waitFor(t, endedB, 5*time.Second)
+	// The caller's second leg is gone too.
+	select {
+	case <-b.Context().Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the other side was not released")
+	}
+}
+
+func TestDialResults(t *testing.T) {
+	cfg := asteristest.Config(t, asteristest.App("t-dial"))
+	c, _ := start(t, cfg, handler{handle: func(context.Context, *asterisk.Call) {}})
+	tests := []struct {
+		endpoint string
+		want     asterisk.DialResult
+	}{
+		{"Local/noanswer@sim-agents/n", asterisk.NoAnswer}, // rings out
+		{"Local/busy@sim-agents/n", asterisk.Busy},         // busy
+		{"Local/a1@sim-agents/n", asterisk.Answered}, // answers after a second
+	}
+	for _, tt := range tests {
+		t.Run(tt.want.String(), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			call, res, err := c.Dial(ctx, tt.endpoint, "800466222", 2*time.Second)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, res)
+			if call != nil {
+				require.NoError(t, call.Hangup(ctx))
+				c.Release(call)
+			}
+		})
+	}
+}
+
+func TestSlowHandlerLosesNoEvent(t *testing.T) {
+	res := make(chan string, 1)
+	ready := make(chan struct{}, 1)
+	ivr, place := pair(t, handler{handle: func(ctx context.Context, c *asterisk.Call) {
+		if c.Answer(ctx) != nil {
+			return
+		}
+		ready <- struct{}{}
+		// A handler busy elsewhere (a slow database) while 20 keys and
+		// their events arrive: nothing may be lost.
+		time.Sleep(3 * time.Second)
+		k, _ := c.Gather(ctx, nil, asterisk.GatherSpec{Max: 20, FirstDigit: 3 * time.Second, InterDigit: 3 * time.Second})
+		res <- k
+	}})
+	_ = ivr
+	caller := place()
+	waitFor(t, ready, 5*time.Second)
+	require.NoError(t, caller.SendDTMF(context.Background(), "12345678901234567890", 60*time.Millisecond, 40*time.Millisecond))
+	require.Equal(t, "12345678901234567890", waitFor(t, res, 15*time.Second))
+}
+
+func TestRecoverAfterControllerRestart(t *testing.T) {
+	app := asteristest.App("t-recover")
+	cfg := asteristest.Config(t, app)
+	inStasis := make(chan string, 1)
+	first := asterisk.New(cfg, handler{handle: func(ctx context.Context, c *asterisk.Call) {
+		if c.Answer(ctx) == nil {
+			inStasis <- c.ID()
+		}
+		<-ctx.Done() // the "controller" dies with the call in Stasis
+	}}, prometheus.NewRegistry(), asteristest.Quiet())
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	require.NoError(t, first.Start(ctx))
+	caller, _ := start(t, asteristest.Config(t, asteristest.App("t-caller")), handler{handle: func(context.Context, *asterisk.Call) {}})
+	call, res, err := caller.Dial(ctx, "Local/"+app+"@sim-stasis/n", "3471234567", 10*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, asterisk.Answered, res)
+	defer caller.Release(call)
+	id := waitFor(t, inStasis, 5*time.Second)
+	first.Stop()
+
+	// A new controller finds the call and greets it: not orphaned.
+	recovered := make(chan string, 1)
+	start(t, cfg, handler{handle: func(context.Context, *asterisk.Call) {}, recover: func(ctx context.Context, c *asterisk.Call) {
+		_, err := c.Play(ctx, "sound:beep")
+		if err == nil {
+			recovered <- c.ID()
+		}
+		c.Hangup(ctx)
+	}})
+	require.Equal(t, id, waitFor(t, recovered, 10*time.Second))
+	select {
+	case <-call.Context().Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the recovered call was not ended by its new owner")
+	}
+}
+
+func TestAsteriskRestartUnderController(t *testing.T) {
+	asteristest.LockCentralino(t) // nobody else may use Asterisk meanwhile
+	answered := make(chan struct{}, 4)
+	ivr, place := pair(t, handler{handle: func(ctx context.Context, c *asterisk.Call) {
+		if c.Answer(ctx) == nil {
+			answered <- struct{}{}
+		}
+		<-ctx.Done()
+	}})
+	asteristest.Sandbox(t, "restart")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The controller reconnects by itself, without crashing...
+	time.Sleep(500 * time.Millisecond)
+	require.NoError(t, ivr.WaitConnected(ctx))
+	// ...and new calls work (the caller client reconnected too).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok := func() (ok bool) {
+			defer func() { ok = recover() == nil && ok }()
+			place()
+			return true
+		}()
+		if ok || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	waitFor(t, answered, 10*time.Second)
+}
+
+func TestFallbackWhenControllerIsDown(t *testing.T) {
+	asteristest.LockCentralino(t) // the numero verde's app must be absent
+	cfg := asteristest.Config(t, asteristest.App("t-fallback"))
+	cfg.SubscribeAll = true
+	c, _ := start(t, cfg, handler{handle: func(context.Context, *asterisk.Call) {}})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	other := "fallback-" + asteristest.App("x")
+	w, err := c.Watch(ctx, other)
+	require.NoError(t, err)
+	defer w.Close()
+	call, err := c.Originate(ctx, asterisk.OriginateRequest{Endpoint: "Local/800466222@from-trunk/n", CallerID: "3471234567",
+		Timeout: 10 * time.Second, OtherID: other})
+	require.NoError(t, err)
+	defer c.Release(call)
+	for {
+		e, err := w.Next(ctx)
+		require.NoError(t, err, "no fallback seen")
+		if e.Kind == asterisk.EventUser && e.Media == "CentralinoFallback" {
+			break
+		}
+	}
+}

@@ -1,0 +1,2 @@
+-- Lock a booking for a change (cancel, move, attendance).
+select id from bookings where number = @number for update

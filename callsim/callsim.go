@@ -1,0 +1,212 @@
+// Package callsim simulates citizens and agents on the real Asterisk: a
+// citizen's call enters the numero verde through a Local channel, one half
+// in the IVR's application and the other held by the simulator, which keys
+// DTMF with realistic timing and records every prompt the IVR plays to
+// that call by watching the IVR half's playback events. Simulated agents
+// are Local endpoints of the sim-agents context (deploy/asterisk/
+// extensions_sim.conf) that answer after a delay, ring out, or are busy.
+package callsim
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/centralino-cup/centralino/asterisk"
+)
+
+// Simulator places simulated calls through its own ARI application.
+type Simulator struct {
+	client *asterisk.Client
+}
+
+type noCalls struct{}
+
+func (noCalls) Handle(context.Context, *asterisk.Call)  {}
+func (noCalls) Recover(context.Context, *asterisk.Call) {}
+
+// New builds a simulator; cfg.Application should be unique to it.
+func New(cfg asterisk.Config, reg prometheus.Registerer, log *slog.Logger) *Simulator {
+	cfg.SubscribeAll = true // see the IVR half from its first event
+	return &Simulator{client: asterisk.New(cfg, noCalls{}, reg, log.With("component", "callsim"))}
+}
+
+// Start connects the simulator.
+func (s *Simulator) Start(ctx context.Context) error { return s.client.Start(ctx) }
+
+// Stop disconnects it.
+func (s *Simulator) Stop() { s.client.Stop() }
+
+// Agent is the endpoint of a simulated agent's phone that answers after
+// delay (whole seconds).
+func Agent(delay time.Duration) string { return fmt.Sprintf("Local/a%d@sim-agents/n", int(delay.Seconds())) }
+
+// Simulated phones that never answer or are busy.
+const (
+	AgentNoAnswer = "Local/noanswer@sim-agents/n"
+	AgentBusy     = "Local/busy@sim-agents/n"
+)
+
+// Prompt is one playback the IVR started on the call.
+type Prompt struct {
+	Media string
+	At    time.Time
+}
+
+// Call is one simulated citizen's call.
+type Call struct {
+	sim   *Simulator
+	leg   *asterisk.Call // the simulator's half
+	watch *asterisk.Watch
+	ivrID string
+
+	mu      sync.Mutex
+	prompts []Prompt
+	dtmf    []time.Time // keys as the IVR half received them
+	changed chan struct{}
+	ended   chan struct{}
+}
+
+// Place calls did in dialplan context (the numero verde:
+// "800466222", "from-trunk") with a caller ID, and returns once the IVR
+// answered.
+func (s *Simulator) Place(ctx context.Context, did, dialContext, callerID string) (*Call, error) {
+	c := &Call{sim: s, ivrID: "ivr-" + uuid.NewString(), changed: make(chan struct{}, 1), ended: make(chan struct{})}
+	w, err := s.client.Watch(ctx, c.ivrID)
+	if err != nil {
+		return nil, err
+	}
+	c.watch = w
+	go c.record()
+	leg, err := s.client.Originate(ctx, asterisk.OriginateRequest{Endpoint: "Local/" + did + "@" + dialContext + "/n",
+		CallerID: callerID, Timeout: 30 * time.Second, OtherID: c.ivrID})
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	c.leg = leg
+	if err := leg.WaitStasis(ctx); err != nil {
+		c.Hangup(context.Background())
+		return nil, fmt.Errorf("waiting for the IVR to answer: %w", err)
+	}
+	return c, nil
+}
+
+// record keeps what the IVR half does, in order.
+func (c *Call) record() {
+	defer close(c.ended)
+	for {
+		e, err := c.watch.Next(context.Background())
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		switch e.Kind {
+		case asterisk.EventPlaybackStarted:
+			c.prompts = append(c.prompts, Prompt{Media: e.Media, At: e.At})
+		case asterisk.EventDTMF:
+			c.dtmf = append(c.dtmf, e.At)
+		}
+		c.mu.Unlock()
+		select {
+		case c.changed <- struct{}{}:
+		default:
+		}
+		if e.Kind == asterisk.EventHangup {
+			return
+		}
+	}
+}
+
+// Heard returns the media the IVR started so far, in order.
+func (c *Call) Heard() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, len(c.prompts))
+	for i, p := range c.prompts {
+		out[i] = p.Media
+	}
+	return out
+}
+
+// Prompts returns the playbacks with their start times.
+func (c *Call) Prompts() []Prompt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Prompt(nil), c.prompts...)
+}
+
+// KeysReceived returns when the IVR half received each key.
+func (c *Call) KeysReceived() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Time(nil), c.dtmf...)
+}
+
+// WaitPrompt waits until the IVR has started a playback whose media
+// contains want, counting from the n-th playback (0: any), and returns its
+// index.
+func (c *Call) WaitPrompt(ctx context.Context, want string, from int) (int, error) {
+	for {
+		c.mu.Lock()
+		for i := from; i < len(c.prompts); i++ {
+			if strings.Contains(c.prompts[i].Media, want) {
+				c.mu.Unlock()
+				return i, nil
+			}
+		}
+		c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return -1, fmt.Errorf("prompt %q not heard (heard %v): %w", want, c.Heard(), ctx.Err())
+		case <-c.ended:
+			// One last look: the prompt may have come with the hang-up.
+			c.mu.Lock()
+			for i := from; i < len(c.prompts); i++ {
+				if strings.Contains(c.prompts[i].Media, want) {
+					c.mu.Unlock()
+					return i, nil
+				}
+			}
+			c.mu.Unlock()
+			return -1, fmt.Errorf("call ended before prompt %q (heard %v)", want, c.Heard())
+		case <-c.changed:
+		}
+	}
+}
+
+// KeyGap is how long a citizen takes between keys, and KeyLength how long
+// a key is held: a person keying without hesitation.
+const (
+	KeyLength = 100 * time.Millisecond
+	KeyGap    = 150 * time.Millisecond
+)
+
+// Key presses keys with realistic timing.
+func (c *Call) Key(ctx context.Context, keys string) error {
+	return c.leg.SendDTMF(ctx, keys, KeyLength, KeyGap)
+}
+
+// Ended is closed when the IVR side hangs up.
+func (c *Call) Ended() <-chan struct{} { return c.ended }
+
+// Hangup ends the call from the citizen's side.
+func (c *Call) Hangup(ctx context.Context) error {
+	var err error
+	if c.leg != nil {
+		err = c.leg.Hangup(ctx)
+		c.sim.client.Release(c.leg)
+	}
+	select {
+	case <-c.ended:
+	case <-time.After(2 * time.Second):
+	}
+	c.watch.Close()
+	return err
+}

@@ -1,0 +1,102 @@
+// Command centralino is the daemon: it loads the configuration, builds the
+// booking core, the HTTP API and the metrics endpoint, and runs them until
+// SIGTERM (drain, then exit) or SIGINT (stop now).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/centralino-cup/centralino/booking"
+	"github.com/centralino-cup/centralino/config"
+	"github.com/centralino-cup/centralino/postgres"
+)
+
+func main() {
+	path := flag.String("config", "", "YAML configuration file (empty: built-in defaults)")
+	flag.Parse()
+	cfg, err := config.Load(*path, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "centralino:", err)
+		os.Exit(2)
+	}
+	log := cfg.Log.Logger(os.Stderr)
+	if err := run(cfg, log); err != nil {
+		log.Error("centralino stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// drainTimeout bounds how long SIGTERM waits for in-flight work.
+const drainTimeout = 30 * time.Second
+
+func run(cfg config.Config, log *slog.Logger) error {
+	// SIGTERM drains; SIGINT (and a second signal) stops now.
+	term := make(chan os.Signal, 2)
+	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	db, err := postgres.Open(ctx, cfg.Database.URL, cfg.Database.MaxConns)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db, log.With("component", "migrate")); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	bookings := booking.NewService(db, booking.Options{HoldTTL: cfg.Booking.HoldTTL, Log: log})
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", bookings.Handler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.Ping(r.Context()); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	srv := &http.Server{Addr: cfg.HTTP.Listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+	log.Info("centralino started", "http", cfg.HTTP.Listen)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case sig := <-term:
+		log.Info("stopping", "signal", sig.String())
+		grace := drainTimeout
+		if sig == syscall.SIGINT {
+			grace = 0
+		}
+		sctx, scancel := context.WithTimeout(context.Background(), grace)
+		defer scancel()
+		go func() {
+			// A second signal during the drain stops now.
+			<-term
+			scancel()
+		}()
+		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return nil
+}

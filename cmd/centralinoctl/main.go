@@ -1,0 +1,219 @@
+// Command centralinoctl administers centralino: migrate the schema, seed a
+// realistic region, and run the benchmarks.
+//
+//	centralinoctl [-config FILE] migrate
+//	centralinoctl [-config FILE] seed [-scale small|medium|liguria] [-days N] [-seed N] [-reset]
+//	centralinoctl [-config FILE] prompts [-out DIR] [-studio DIR] [-names=true]
+//	centralinoctl [-config FILE] bench booking [-scale liguria] [-clients 64] [-duration 20s] [-lookups 2000]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/centralino-cup/centralino/booking"
+	"github.com/centralino-cup/centralino/booking/bench"
+	"github.com/centralino-cup/centralino/booking/seed"
+	"github.com/centralino-cup/centralino/config"
+	"github.com/centralino-cup/centralino/ivr"
+	"github.com/centralino-cup/centralino/postgres"
+)
+
+const usage = `usage: centralinoctl [-config FILE] COMMAND
+commands:
+  migrate                 apply the schema migrations
+  seed [flags]            build a realistic region (see seed -h)
+  prompts [flags]         render the Italian prompts to 8 kHz WAV (see prompts -h)
+  bench booking [flags]   benchmark the booking core (see bench booking -h)`
+
+func main() {
+	path := flag.String("config", "", "YAML configuration file (empty: built-in defaults)")
+	flag.Usage = func() { fmt.Fprintln(os.Stderr, usage) }
+	flag.Parse()
+	cfg, err := config.Load(*path, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "centralinoctl:", err)
+		os.Exit(2)
+	}
+	log := cfg.Log.Logger(os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log, flag.Args()); err != nil {
+		if errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, usage)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "centralinoctl:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	switch args[0] {
+	case "migrate":
+		db, err := postgres.Open(ctx, cfg.Database.URL, 2)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return postgres.Migrate(ctx, db, log)
+	case "seed":
+		return runSeed(ctx, cfg.Database.URL, log, args[1:])
+	case "prompts":
+		return runPrompts(ctx, cfg.Database.URL, log, args[1:])
+	case "bench":
+		if len(args) < 2 || args[1] != "booking" {
+			return errUsage
+		}
+		return runBenchBooking(ctx, cfg, log, args[2:])
+	}
+	return errUsage
+}
+
+func seedFlags(fs *flag.FlagSet) *seed.Options {
+	o := &seed.Options{}
+	fs.StringVar(&o.Scale, "scale", "small", "region size: small, medium or liguria (about 5 M slots)")
+	fs.IntVar(&o.Days, "days", 120, "agenda horizon in days")
+	fs.Int64Var(&o.Seed, "seed", 1, "random seed (the same seed builds the same region)")
+	fs.BoolVar(&o.Reset, "reset", false, "empty the booking tables first")
+	return o
+}
+
+func runSeed(ctx context.Context, url string, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	o := seedFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, url, 4)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db, log); err != nil {
+		return err
+	}
+	o.Start = time.Now()
+	rep, err := seed.Run(ctx, db, *o, log)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("seeded %s: %d services, %d sites, %d agendas, %d slots, %d prescriptions, %d bookings in %s\n",
+		o.Scale, rep.Services, rep.Sites, rep.Agendas, rep.Slots, rep.Prescriptions, rep.Bookings, rep.Took.Round(time.Second))
+	return nil
+}
+
+func runPrompts(ctx context.Context, url string, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("prompts", flag.ContinueOnError)
+	out := fs.String("out", "deploy/sounds/generated/it/centralino", "directory for the rendered prompts")
+	studio := fs.String("studio", "deploy/sounds/studio", "studio recordings <id>.wav that replace generated prompts")
+	names := fs.Bool("names", true, "also render every service and site name from the database")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cat, err := ivr.LoadCatalogue()
+	if err != nil {
+		return err
+	}
+	if *names {
+		db, err := postgres.Open(ctx, url, 2)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if err := postgres.Migrate(ctx, db, log); err != nil {
+			return err
+		}
+		svc := booking.NewService(db, booking.Options{Log: log})
+		items, err := svc.Catalogue(ctx)
+		if err != nil {
+			return err
+		}
+		sites, err := svc.Sites(ctx)
+		if err != nil {
+			return err
+		}
+		cat = cat.WithNames(items, sites)
+	}
+	rep, err := cat.Generate(ctx, *out, *studio, log)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("prompts in %s: %d generated, %d from studio recordings, %d unchanged\n", *out, rep.Generated, rep.Studio, rep.Unchanged)
+	return nil
+}
+
+// minSlots is how many slots a scale must have for the bench to reuse an
+// already seeded database instead of seeding again.
+var minSlots = map[string]int64{"small": 10_000, "medium": 300_000, "liguria": 4_000_000}
+
+func runBenchBooking(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("bench booking", flag.ContinueOnError)
+	o := seedFlags(fs)
+	clients := fs.Int("clients", 64, "concurrent booking clients")
+	duration := fs.Duration("duration", 20*time.Second, "how long clients book, and pgbench runs")
+	lookups := fs.Int("lookups", 2000, "first-availability lookups timed")
+	dbName := fs.String("db", "centralino_bench", "scratch database (created when absent)")
+	fs.Lookup("scale").DefValue, o.Scale = "liguria", "liguria"
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	url, err := postgres.EnsureDatabase(ctx, cfg.Database.URL, *dbName)
+	if err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, url, int32(*clients+8))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db, log); err != nil {
+		return err
+	}
+	var slots, unused int64
+	if err := db.QueryRow(ctx, `select (select count(*) from slots),
+		(select count(*) from prescriptions p where not exists (select 1 from bookings b where b.prescription_nre = p.nre))`).Scan(&slots, &unused); err != nil {
+		return err
+	}
+	needed := int64(*lookups + *clients*int(duration.Seconds())*200)
+	if slots < minSlots[o.Scale] || unused < needed || o.Reset {
+		fmt.Printf("seeding %s (%s scale)...\n", *dbName, o.Scale)
+		o.Reset, o.Start = true, time.Now()
+		if o.Prescriptions == 0 {
+			o.Prescriptions = int(needed) * 2
+		}
+		rep, err := seed.Run(ctx, db, *o, log)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("seeded %d slots, %d prescriptions in %s\n", rep.Slots, rep.Prescriptions, rep.Took.Round(time.Second))
+	}
+	// The service logs nothing per booking here: the figures are the
+	// booking core's, not the logger's.
+	svc := booking.NewService(db, booking.Options{HoldTTL: cfg.Booking.HoldTTL, Log: slog.New(slog.DiscardHandler)})
+	res, err := bench.Run(ctx, db, svc, bench.Options{Lookups: *lookups, Clients: *clients, Duration: *duration, Log: log}, os.Stdout)
+	if err != nil {
+		return err
+	}
+	db.Close() // pgbench needs the connections
+	pgbenchURL, err := postgres.EnsureDatabase(ctx, cfg.Database.URL, *dbName+"_pgbench")
+	if err != nil {
+		return err
+	}
+	if err := res.Pgbench(ctx, pgbenchURL, *clients, *duration, os.Stdout); err != nil {
+		return err
+	}
+	return res.Print(os.Stdout)
+}

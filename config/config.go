@@ -1,0 +1,205 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/centralino-cup/centralino/pii"
+)
+
+// Config is the whole configuration of the daemon and of centralinoctl.
+type Config struct {
+	HTTP     HTTP     `yaml:"http"`
+	Database Database `yaml:"database"`
+	Redis    Redis    `yaml:"redis"`
+	ARI      ARI      `yaml:"ari"`
+	Booking  Booking  `yaml:"booking"`
+	Log      Log      `yaml:"log"`
+}
+
+// HTTP is the daemon's listener for APIs, webhooks, pages and /metrics.
+type HTTP struct {
+	Listen string `yaml:"listen"`
+}
+
+// Database is the PostgreSQL that holds the booking core, call records,
+// recalls and the SMS outbox.
+type Database struct {
+	URL string `yaml:"url"`
+	// MaxConns bounds the pool; 0 lets pgx choose (4 per core).
+	MaxConns int32 `yaml:"max_conns"`
+}
+
+// Redis holds the shared agent queues.
+type Redis struct {
+	URL string `yaml:"url"`
+}
+
+// ARI is how centralino reaches Asterisk.
+type ARI struct {
+	URL            string        `yaml:"url"`
+	WebsocketURL   string        `yaml:"websocket_url"`
+	User           string        `yaml:"user"`
+	Password       string        `yaml:"password"`
+	Application    string        `yaml:"application"`
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+}
+
+// Booking tunes the booking core.
+type Booking struct {
+	// HoldTTL is how long an offered slot stays held while the citizen decides.
+	HoldTTL time.Duration `yaml:"hold_ttl"`
+	// NREPrefix is the regional part of the electronic prescription number
+	// (NRE) that the caller does not key: 5 characters before 10 digits.
+	NREPrefix string `yaml:"nre_prefix"`
+}
+
+// Log selects the slog handler.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Default returns the configuration used when no file says otherwise: every
+// service on this machine, with development-only credentials.
+func Default() Config {
+	return Config{
+		HTTP:     HTTP{Listen: "127.0.0.1:8080"},
+		Database: Database{URL: "postgres://centralino:centralino@127.0.0.1:5432/centralino?sslmode=disable"},
+		Redis:    Redis{URL: "redis://127.0.0.1:6379/0"},
+		ARI: ARI{
+			URL:            "http://127.0.0.1:8088/ari",
+			User:           "centralino",
+			Password:       "centralino",
+			Application:    "centralino",
+			RequestTimeout: 5 * time.Second,
+		},
+		Booking: Booking{HoldTTL: 3 * time.Minute, NREPrefix: "070A4"},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// Env names the environment variables that override the file: URLs,
+// credentials and the log level, which differ per machine. Everything else
+// belongs in the file.
+var Env = map[string]func(*Config, string){
+	"CENTRALINO_HTTP_LISTEN":  func(c *Config, v string) { c.HTTP.Listen = v },
+	"CENTRALINO_DATABASE_URL": func(c *Config, v string) { c.Database.URL = v },
+	"CENTRALINO_REDIS_URL":    func(c *Config, v string) { c.Redis.URL = v },
+	"CENTRALINO_ARI_URL":      func(c *Config, v string) { c.ARI.URL = v },
+	"CENTRALINO_ARI_WS_URL":   func(c *Config, v string) { c.ARI.WebsocketURL = v },
+	"CENTRALINO_ARI_USER":     func(c *Config, v string) { c.ARI.User = v },
+	"CENTRALINO_ARI_PASSWORD": func(c *Config, v string) { c.ARI.Password = v },
+	"CENTRALINO_LOG_LEVEL":    func(c *Config, v string) { c.Log.Level = v },
+}
+
+// Load reads the defaults, then the YAML file at path (when path is not
+// empty), then the environment (getenv, os.Getenv when nil), and validates
+// the result. Unknown keys in the file are an error: a typo must not
+// silently fall back to a default.
+func Load(path string, getenv func(string) string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("reading config: %w", err)
+		}
+		defer f.Close()
+		dec := yaml.NewDecoder(f)
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("parsing config %s: %w", path, err)
+		}
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	for name, set := range Env {
+		if v := getenv(name); v != "" {
+			set(&cfg, v)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Validate reports every problem at once, so an operator fixes the file in
+// one go.
+func (c Config) Validate() error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(c.HTTP.Listen != "", "http.listen is empty")
+	check(validURL(c.Database.URL, "postgres", "postgresql"), "database.url %q is not a postgres:// URL", redactURL(c.Database.URL))
+	check(c.Database.MaxConns >= 0, "database.max_conns must not be negative")
+	check(validURL(c.Redis.URL, "redis", "rediss"), "redis.url %q is not a redis:// URL", redactURL(c.Redis.URL))
+	check(validURL(c.ARI.URL, "http", "https"), "ari.url %q is not an http(s) URL", c.ARI.URL)
+	check(c.ARI.WebsocketURL == "" || validURL(c.ARI.WebsocketURL, "ws", "wss"), "ari.websocket_url %q is not a ws(s) URL", c.ARI.WebsocketURL)
+	check(c.ARI.User != "", "ari.user is empty")
+	check(c.ARI.Application != "", "ari.application is empty")
+	check(c.ARI.RequestTimeout > 0, "ari.request_timeout must be positive")
+	check(c.Booking.HoldTTL >= 10*time.Second && c.Booking.HoldTTL <= time.Hour, "booking.hold_ttl %s must be between 10s and 1h", c.Booking.HoldTTL)
+	check(len(c.Booking.NREPrefix) == 5, "booking.nre_prefix %q must be 5 characters", c.Booking.NREPrefix)
+	_, levelErr := ParseLevel(c.Log.Level)
+	check(levelErr == nil, "log.level %q must be debug, info, warn or error", c.Log.Level)
+	check(c.Log.Format == "text" || c.Log.Format == "json", "log.format %q must be text or json", c.Log.Format)
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// ParseLevel maps the configured level name to a slog level.
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(s))
+	return l, err
+}
+
+func validURL(raw string, schemes ...string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			return true
+		}
+	}
+	return false
+}
+
+// redactURL hides a password in a URL so it can be printed in an error.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
+}
+
+// Logger builds the process's logger from the log section: text or JSON on
+// w, with phone numbers and codici fiscali masked (pii.ReplaceAttr).
+func (l Log) Logger(w io.Writer) *slog.Logger {
+	level, err := ParseLevel(l.Level)
+	if err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: pii.ReplaceAttr}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

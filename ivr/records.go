@@ -1,0 +1,141 @@
+package ivr
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+//go:embed queries/*.sql
+var queryFiles embed.FS
+
+func query(name string) string {
+	b, err := queryFiles.ReadFile("queries/" + name + ".sql")
+	if err != nil {
+		panic("ivr: no query " + name)
+	}
+	return string(b)
+}
+
+var (
+	qCallStart     = query("call_start")
+	qCallAnswer    = query("call_answer")
+	qCallStep      = query("call_step")
+	qCallEnd       = query("call_end")
+	qCallByChannel = query("call_by_channel")
+)
+
+// Outcome is how a call ended (the call_outcome type).
+type Outcome string
+
+// Outcomes the manager's report counts (SPEC §3, §8).
+const (
+	OutcomeSelfBooked       Outcome = "self_booked"
+	OutcomeSelfCancelled    Outcome = "self_cancelled"
+	OutcomeSelfMoved        Outcome = "self_moved"
+	OutcomeAgentAnswered    Outcome = "agent_answered"
+	OutcomeAbandoned        Outcome = "abandoned"
+	OutcomeRecallRequested  Outcome = "recall_requested"
+	OutcomeOutOfHoursRecall Outcome = "out_of_hours_recall"
+	OutcomeHungUp           Outcome = "hung_up"
+	OutcomeClosed           Outcome = "closed"
+	OutcomeFailed           Outcome = "failed"
+)
+
+// Records writes call records to PostgreSQL.
+type Records struct {
+	db *pgxpool.Pool
+}
+
+// NewRecords builds the call-record store.
+func NewRecords(db *pgxpool.Pool) *Records { return &Records{db: db} }
+
+// CallStart is what is known when a call arrives.
+type CallStart struct {
+	ChannelID string
+	Inbound   bool
+	// Caller is E.164, or empty when withheld.
+	Caller  string
+	DID     string
+	InHours bool
+}
+
+// Start writes the record of a new call and returns its id. A channel that
+// already has a record (a call recovered after a restart) keeps it: the
+// same id is returned.
+func (r *Records) Start(ctx context.Context, c CallStart, now time.Time) (uuid.UUID, error) {
+	id := uuid.New()
+	dir := "recall"
+	if c.Inbound {
+		dir = "inbound"
+	}
+	var caller *string
+	if c.Caller != "" {
+		caller = &c.Caller
+	}
+	if _, err := r.db.Exec(ctx, qCallStart, pgx.NamedArgs{"id": id, "channel_id": c.ChannelID, "direction": dir,
+		"caller": caller, "did": c.DID, "now": now, "in_hours": c.InHours}); err != nil {
+		return uuid.Nil, fmt.Errorf("starting call record: %w", err)
+	}
+	var stored uuid.UUID
+	var started time.Time
+	var inHours bool
+	if err := r.db.QueryRow(ctx, qCallByChannel, pgx.NamedArgs{"channel_id": c.ChannelID}).Scan(&stored, &started, &inHours); err != nil {
+		return uuid.Nil, fmt.Errorf("starting call record: %w", err)
+	}
+	return stored, nil
+}
+
+// Answered records the answer time (the first one counts).
+func (r *Records) Answered(ctx context.Context, id uuid.UUID, now time.Time) error {
+	if _, err := r.db.Exec(ctx, qCallAnswer, pgx.NamedArgs{"id": id, "now": now}); err != nil {
+		return fmt.Errorf("recording answer: %w", err)
+	}
+	return nil
+}
+
+// Step appends a step to the call's IVR path, with what was keyed at that
+// step for the agent's screen (nil for nothing).
+func (r *Records) Step(ctx context.Context, id uuid.UUID, step string, keyed map[string]string) error {
+	if keyed == nil {
+		keyed = map[string]string{}
+	}
+	k, err := json.Marshal(keyed)
+	if err != nil {
+		return fmt.Errorf("recording step: %w", err)
+	}
+	if _, err := r.db.Exec(ctx, qCallStep, pgx.NamedArgs{"id": id, "step": step, "keyed": string(k)}); err != nil {
+		return fmt.Errorf("recording step: %w", err)
+	}
+	return nil
+}
+
+// CallEnd is how a call ended.
+type CallEnd struct {
+	Outcome       Outcome
+	BookingNumber string
+	RecallID      int64
+}
+
+// End closes the record; only the first End of a call counts.
+func (r *Records) End(ctx context.Context, id uuid.UUID, e CallEnd, now time.Time) error {
+	var number *string
+	if e.BookingNumber != "" {
+		number = &e.BookingNumber
+	}
+	var recallID *int64
+	if e.RecallID != 0 {
+		recallID = &e.RecallID
+	}
+	if _, err := r.db.Exec(ctx, qCallEnd, pgx.NamedArgs{"id": id, "now": now, "outcome": string(e.Outcome),
+		"booking_number": number, "recall_id": recallID}); err != nil {
+		return fmt.Errorf("ending call record: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,322 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/centralino-cup/centralino/booking"
+	"github.com/centralino-cup/centralino/phone"
+)
+
+// Self-service branches return done=true when the call is over (booked,
+// cancelled, handed to an operator) and false to go back to the main menu.
+
+// serviceName and siteName are the prompts generated from the catalogue and
+// the sites (centralinoctl prompts).
+func serviceName(code string) string {
+	return prompt("servizio_" + strings.ToLower(strings.ReplaceAll(code, ".", "_")))
+}
+func siteName(id int64) string { return prompt(fmt.Sprintf("sede_%d", id)) }
+
+// keyDigits collects exactly n digits (ending early with # is allowed).
+func (f *Flow) keyDigits(ctx context.Context, s *session, question string, n int, check func(string) bool) (string, error) {
+	return s.ask(ctx, prompts(question), GatherSpec{Max: n, FirstDigit: f.cfg.MenuTimeout, InterDigit: f.cfg.InterDigit, Terminator: "#"},
+		func(k string) bool { return len(k) == n && check(k) })
+}
+
+// keyBirthDate collects DDMMYYYY and checks it is a real past date.
+func (f *Flow) keyBirthDate(ctx context.Context, s *session) (time.Time, error) {
+	var birth time.Time
+	_, err := f.keyDigits(ctx, s, "digita_data_nascita", 8, func(k string) bool {
+		d, err := booking.ValidateBirthDate(k, f.Clock())
+		if err != nil {
+			return false
+		}
+		birth = d
+		return true
+	})
+	return birth, err
+}
+
+// book: NRE, birth date, the service, slots one by one with a hold, confirm
+// (SPEC §3.4).
+func (f *Flow) book(ctx context.Context, s *session, st *callState) (bool, error) {
+	var av booking.Availability
+	for tries := 0; ; tries++ {
+		if tries >= f.cfg.MaxTries {
+			return true, f.operator(ctx, s, st, "tries", "booking")
+		}
+		digits, err := f.keyDigits(ctx, s, "digita_nre", 10, func(k string) bool { return booking.ValidateNREDigits(k) == nil })
+		if errors.Is(err, errTooManyTries) {
+			return true, f.operator(ctx, s, st, "tries", "booking")
+		}
+		if err != nil {
+			return false, err
+		}
+		nre := f.cfg.NREPrefix + digits
+		f.step(ctx, st, "nre", map[string]string{"nre": nre})
+		birth, err := f.keyBirthDate(ctx, s)
+		if errors.Is(err, errTooManyTries) {
+			return true, f.operator(ctx, s, st, "tries", "booking")
+		}
+		if err != nil {
+			return false, err
+		}
+		f.step(ctx, st, "birth_date", nil)
+		av, err = f.Slots.Availability(ctx, nre, birth, booking.ChannelIVR, 1)
+		switch {
+		case err == nil:
+			return f.offer(ctx, s, st, av.Service, av.Deadline, av.Slots, booked, func(h booking.Hold) (booking.Booking, error) {
+				return f.Bookings.Book(ctx, booking.BookRequest{HoldToken: h.Token, NRE: nre, BirthDate: birth,
+					Phone: smsNumber(st.caller, st.valid), Channel: booking.ChannelIVR})
+			})
+		case errors.Is(err, booking.ErrPrescriptionNotFound):
+			s.lead = prompts("ricetta_non_trovata")
+		case errors.Is(err, booking.ErrIdentityMismatch):
+			s.lead = prompts("data_non_corrisponde")
+		case errors.Is(err, booking.ErrPrescriptionUsed):
+			s.lead = prompts("ricetta_gia_usata")
+			return false, nil
+		case errors.Is(err, booking.ErrUrgentNotSelfBookable):
+			f.step(ctx, st, "urgent", nil)
+			s.lead = prompts("ricetta_urgente")
+			return true, f.operator(ctx, s, st, "urgent", "booking")
+		default:
+			return false, err
+		}
+	}
+}
+
+// smsNumber is where a confirmation SMS goes: a mobile caller ID only.
+func smsNumber(n phone.Number, valid bool) string {
+	if valid && n.Kind == phone.Mobile {
+		return n.E164
+	}
+	return ""
+}
+
+// offer reads slots one by one, each held while the caller decides:
+// 1 confirm, 2 next, 0 operator. confirm turns the hold into a booking.
+func (f *Flow) offer(ctx context.Context, s *session, st *callState, svc booking.CatalogueItem, deadline time.Time,
+	first []booking.Slot, done completion, confirm func(booking.Hold) (booking.Booking, error)) (bool, error) {
+	s.lead = append(s.lead, prompt("prestazione_richiesta"), serviceName(svc.Code))
+	slots := first
+	intro := "primo_disponibile"
+	var last int64
+	for offered := 0; ; {
+		if len(slots) == 0 {
+			var err error
+			if last != 0 {
+				slots, err = f.Slots.NextSlots(ctx, last, deadline, 3)
+				if err != nil {
+					return false, err
+				}
+			}
+			if len(slots) == 0 {
+				s.lead = append(s.lead, prompt("nessun_appuntamento"))
+				return true, f.operator(ctx, s, st, "no_slots", "booking")
+			}
+		}
+		slot := slots[0]
+		slots, last = slots[1:], slot.ID
+		h, err := f.Holds.Hold(ctx, slot.ID)
+		if errors.Is(err, booking.ErrSlotTaken) || errors.Is(err, booking.ErrSlotInPast) {
+			continue // taken between search and hold: the next one
+		}
+		if err != nil {
+			return false, err
+		}
+		st.hold = &h.Token
+		offered++
+		question := []string{}
+		if !slot.WithinDeadline && offered == 1 {
+			question = append(question, prompt("oltre_i_tempi"))
+		}
+		question = append(question, prompt(intro))
+		question = append(question, f.Speaker.DateTime(slot.StartsAt)...)
+		question = append(question, prompt("presso"), siteName(slot.Site.ID), prompt("scelta_appuntamento"))
+		key, err := s.choose(ctx, question, "120")
+		if errors.Is(err, errTooManyTries) {
+			key = "0"
+		} else if err != nil {
+			return false, err
+		}
+		f.step(ctx, st, "slot:"+key, nil)
+		switch key {
+		case "1":
+			b, err := confirm(h)
+			if errors.Is(err, booking.ErrHoldExpired) || errors.Is(err, booking.ErrSlotTaken) {
+				st.hold = nil
+				s.lead = prompts("appuntamento_non_disponibile")
+				intro = "appuntamento_successivo"
+				continue
+			}
+			if err != nil {
+				return false, err
+			}
+			st.hold = nil
+			return true, f.confirmed(ctx, s, st, b, done)
+		case "2":
+			if err := f.release(ctx, st); err != nil {
+				return false, err
+			}
+			intro = "appuntamento_successivo"
+		case "0":
+			if err := f.release(ctx, st); err != nil {
+				return false, err
+			}
+			return true, f.operator(ctx, s, st, "asked", "booking")
+		}
+	}
+}
+
+func (f *Flow) release(ctx context.Context, st *callState) error {
+	if st.hold == nil {
+		return nil
+	}
+	token := *st.hold
+	st.hold = nil
+	return f.Holds.ReleaseHold(ctx, token)
+}
+
+// completion is what a confirmed offer means: a new booking or a move.
+type completion struct {
+	intro   string
+	outcome Outcome
+}
+
+var (
+	booked = completion{"prenotazione_confermata", OutcomeSelfBooked}
+	moved  = completion{"spostamento_confermato", OutcomeSelfMoved}
+)
+
+// confirmed reads the booking number twice, digit by digit, says an SMS
+// follows when the caller is on a mobile, and says goodbye.
+func (f *Flow) confirmed(ctx context.Context, s *session, st *callState, b booking.Booking, done completion) error {
+	st.number, st.outcome = b.Number, done.outcome
+	media := append(prompts(done.intro), f.Speaker.Digits(b.Number)...)
+	media = append(media, prompt("ripeto"))
+	media = append(media, f.Speaker.Digits(b.Number)...)
+	if b.Phone != "" {
+		media = append(media, prompt("sms_conferma"))
+	}
+	media = append(media, prompt("arrivederci"))
+	return s.say(ctx, media...)
+}
+
+// identify collects a booking number and birth date and loads the booking,
+// for cancel and move. ok=false goes back to the main menu.
+func (f *Flow) identify(ctx context.Context, s *session, st *callState) (booking.Booking, time.Time, bool, error) {
+	for range f.cfg.MaxTries {
+		number, err := f.keyDigits(ctx, s, "digita_numero_prenotazione", 12, func(k string) bool {
+			if booking.ValidateBookingNumber(k) != nil {
+				s.lead = prompts("numero_prenotazione_errato")
+				return false
+			}
+			return true
+		})
+		if err != nil {
+			return booking.Booking{}, time.Time{}, false, err
+		}
+		f.step(ctx, st, "booking_number", map[string]string{"booking_number": number})
+		birth, err := f.keyBirthDate(ctx, s)
+		if err != nil {
+			return booking.Booking{}, time.Time{}, false, err
+		}
+		b, err := f.Bookings.Identify(ctx, number, birth)
+		switch {
+		case err == nil:
+			switch b.Status {
+			case booking.StatusBooked:
+				if b.Slot.StartsAt.After(f.Clock()) {
+					return b, birth, true, nil
+				}
+				s.lead = prompts("prenotazione_non_modificabile")
+			case booking.StatusCancelled:
+				s.lead = prompts("prenotazione_gia_disdetta")
+			default:
+				s.lead = prompts("prenotazione_non_modificabile")
+			}
+			return booking.Booking{}, time.Time{}, false, nil
+		case errors.Is(err, booking.ErrBookingNotFound):
+			s.lead = prompts("prenotazione_non_trovata")
+		case errors.Is(err, booking.ErrIdentityMismatch):
+			s.lead = prompts("data_non_corrisponde_prenotazione")
+		default:
+			return booking.Booking{}, time.Time{}, false, err
+		}
+	}
+	return booking.Booking{}, time.Time{}, false, errTooManyTries
+}
+
+// readBooking is "la prenotazione riguarda <service>, <date> presso <site>".
+func (f *Flow) readBooking(b booking.Booking) []string {
+	m := []string{prompt("la_prenotazione_riguarda"), serviceName(b.Service.Code)}
+	m = append(m, f.Speaker.DateTime(b.Slot.StartsAt)...)
+	return append(m, prompt("presso"), siteName(b.Slot.Site.ID))
+}
+
+// cancel: identify, read back, 1 confirm (SPEC §3.5).
+func (f *Flow) cancel(ctx context.Context, s *session, st *callState) (bool, error) {
+	b, birth, ok, err := f.identify(ctx, s, st)
+	if errors.Is(err, errTooManyTries) {
+		return true, f.operator(ctx, s, st, "tries", "cancellation")
+	}
+	if err != nil || !ok {
+		return false, err
+	}
+	key, err := s.choose(ctx, append(f.readBooking(b), prompt("conferma_disdetta")), "12")
+	if errors.Is(err, errTooManyTries) {
+		return true, f.operator(ctx, s, st, "tries", "cancellation")
+	}
+	if err != nil {
+		return false, err
+	}
+	f.step(ctx, st, "cancel:"+key, nil)
+	if key == "2" {
+		return false, nil
+	}
+	c, err := f.Bookings.Cancel(ctx, b.Number, birth)
+	if err != nil {
+		return false, err
+	}
+	st.number, st.outcome = c.Number, OutcomeSelfCancelled
+	media := append(prompts("disdetta_confermata"), f.Speaker.Digits(c.CancellationCode)...)
+	media = append(media, prompt("ripeto"))
+	media = append(media, f.Speaker.Digits(c.CancellationCode)...)
+	return true, s.say(ctx, append(media, prompt("arrivederci"))...)
+}
+
+// move: identify, read back, then offer slots as in book; the move is
+// atomic in the booking core (SPEC §3.6).
+func (f *Flow) move(ctx context.Context, s *session, st *callState) (bool, error) {
+	b, birth, ok, err := f.identify(ctx, s, st)
+	if errors.Is(err, errTooManyTries) {
+		return true, f.operator(ctx, s, st, "tries", "cancellation")
+	}
+	if err != nil || !ok {
+		return false, err
+	}
+	key, err := s.choose(ctx, append(f.readBooking(b), prompt("conferma_spostamento")), "12")
+	if errors.Is(err, errTooManyTries) {
+		return true, f.operator(ctx, s, st, "tries", "cancellation")
+	}
+	if err != nil {
+		return false, err
+	}
+	f.step(ctx, st, "move:"+key, nil)
+	if key == "2" {
+		return false, nil
+	}
+	deadline := booking.Deadline(b.Priority, b.Service.Kind, f.Clock())
+	slots, err := f.Slots.FreeSlots(ctx, b.Service.Code, deadline, 3)
+	if err != nil {
+		return false, err
+	}
+	return f.offer(ctx, s, st, b.Service, deadline, slots, moved, func(h booking.Hold) (booking.Booking, error) {
+		return f.Bookings.Move(ctx, b.Number, birth, h.Token, booking.ChannelIVR)
+	})
+}

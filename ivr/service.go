@@ -1,0 +1,306 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/centralino-cup/centralino/phone"
+	"github.com/centralino-cup/centralino/pii"
+	"github.com/centralino-cup/centralino/recall"
+)
+
+// Config tunes the flow.
+type Config struct {
+	// MenuTimeout is how long a menu waits for a key (SPEC: 6 s).
+	MenuTimeout time.Duration
+	// InterDigit is how long a code entry waits between keys.
+	InterDigit time.Duration
+	// MaxTries failed tries send the caller on (SPEC: 3).
+	MaxTries int
+	// NREPrefix is the regional part of the NRE the caller does not key.
+	NREPrefix string
+}
+
+// DefaultConfig is SPEC §3's.
+func DefaultConfig() Config {
+	return Config{MenuTimeout: 6 * time.Second, InterDigit: 4 * time.Second, MaxTries: 3, NREPrefix: "070A4"}
+}
+
+// Deps are the parts the flow drives.
+type Deps struct {
+	Slots    Slots
+	Holds    Holds
+	Bookings Bookings
+	Recalls  Recalls
+	Operator Operator
+	Records  *Records
+	Hours    *Hours
+	Speaker  Speaker
+	// Clock gives now; default time.Now.
+	Clock func() time.Time
+	Log   *slog.Logger
+}
+
+// Flow is the numero verde's call flow. One Flow serves every call; each
+// call runs in its own goroutine with its own session.
+type Flow struct {
+	Deps
+	cfg Config
+}
+
+// NewFlow builds the flow.
+func NewFlow(cfg Config, d Deps) *Flow {
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
+	d.Log = d.Log.With("component", "ivr")
+	return &Flow{Deps: d, cfg: cfg}
+}
+
+// Inbound is what is known of a call entering the IVR.
+type Inbound struct {
+	ChannelID string
+	// CallerID as presented (may be withheld or national).
+	CallerID string
+	DID      string
+	// Recovered is true for a call found in Stasis after a controller
+	// restart: it is greeted again.
+	Recovered bool
+}
+
+// callState is one call's progress, for its record and its hand-off.
+type callState struct {
+	id      uuid.UUID
+	caller  phone.Number
+	valid   bool // caller ID is a valid Italian number
+	inHours bool
+	keyed   map[string]string
+	outcome Outcome
+	number  string // booking number to record
+	recall  int64
+	hold    *uuid.UUID // slot held right now, released if the call ends
+	started time.Time
+	log     *slog.Logger
+}
+
+// Handle runs a call from answer to hang-up. It returns when the call is
+// over; it never leaves a caller in silence without a closing prompt.
+func (f *Flow) Handle(ctx context.Context, call Call, in Inbound) {
+	now := f.Clock()
+	st := &callState{inHours: f.Hours.Open(now), keyed: map[string]string{}, started: now, outcome: OutcomeHungUp}
+	st.caller, st.valid = phone.ParseItalian(in.CallerID)
+	st.log = f.Log.With("channel_id", in.ChannelID, "caller", pii.Phone(st.caller.E164))
+	id, err := f.Records.Start(ctx, CallStart{ChannelID: in.ChannelID, Inbound: true, Caller: st.caller.E164, DID: in.DID, InHours: st.inHours}, now)
+	if err != nil {
+		// The call is still served: a missing record must not hang up on a
+		// citizen. The failure is logged for the operator.
+		st.log.Error("call record not started", "err", err)
+	}
+	st.id = id
+	st.log = st.log.With("call_id", id)
+	s := &session{f: f, call: call}
+
+	defer f.finish(call, st)
+	if err := call.Answer(ctx); err != nil {
+		st.outcome = OutcomeFailed
+		return
+	}
+	if err := f.Records.Answered(ctx, id, f.Clock()); err != nil {
+		st.log.Error("recording answer", "err", err)
+	}
+	err = f.run(ctx, s, st)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		// The caller hung up: finish records it.
+	default:
+		st.log.Error("call flow failed", "err", err)
+		st.outcome = OutcomeFailed
+		// A closing prompt even on failure, then hang up.
+		s.lead = nil
+		_ = s.say(ctx, prompt("errore_tecnico"))
+	}
+}
+
+// finish releases what the call held and closes its record, whatever
+// happened: it runs on a fresh context because the call's is cancelled
+// when the caller hangs up.
+func (f *Flow) finish(call Call, st *callState) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if st.hold != nil {
+		if err := f.Holds.ReleaseHold(ctx, *st.hold); err != nil {
+			st.log.Error("releasing hold", "err", err)
+		}
+	}
+	if err := f.Records.End(ctx, st.id, CallEnd{Outcome: st.outcome, BookingNumber: st.number, RecallID: st.recall}, f.Clock()); err != nil {
+		st.log.Error("ending call record", "err", err)
+	}
+	if err := call.Hangup(ctx); err != nil {
+		st.log.Debug("hangup", "err", err)
+	}
+	st.log.Info("call ended", "outcome", st.outcome)
+}
+
+func (f *Flow) step(ctx context.Context, st *callState, step string, keyed map[string]string) {
+	for k, v := range keyed {
+		st.keyed[k] = v
+	}
+	if err := f.Records.Step(ctx, st.id, step, keyed); err != nil {
+		st.log.Error("recording step", "step", step, "err", err)
+	}
+}
+
+func (f *Flow) run(ctx context.Context, s *session, st *callState) error {
+	s.lead = prompts("benvenuto")
+	if !st.inHours {
+		return f.outOfHours(ctx, s, st)
+	}
+	return f.mainMenu(ctx, s, st)
+}
+
+// goodbye plays the closing prompt: every call ends with one.
+func (f *Flow) goodbye(ctx context.Context, s *session) error {
+	return s.say(ctx, prompt("arrivederci"))
+}
+
+// outOfHours says the service is closed and when it reopens, and offers a
+// recall (SPEC §3.2).
+func (f *Flow) outOfHours(ctx context.Context, s *session, st *callState) error {
+	f.step(ctx, st, "closed", nil)
+	next, ok := f.Hours.NextOpening(f.Clock())
+	s.lead = append(s.lead, prompt("servizio_chiuso"))
+	if ok {
+		s.lead = append(s.lead, prompt("riapertura"))
+		s.lead = append(s.lead, f.Speaker.DateTime(next)...)
+	}
+	st.outcome = OutcomeClosed
+	return f.offerRecall(ctx, s, st, next)
+}
+
+// offerRecall: 1 = the calling number (only when it is a valid Italian
+// number), 2 = key another one.
+func (f *Flow) offerRecall(ctx context.Context, s *session, st *callState, from time.Time) error {
+	question, valid := prompts("offerta_richiamata"), "12"
+	if !st.valid {
+		question, valid = prompts("offerta_richiamata_altro_numero"), "2"
+	}
+	key, err := s.choose(ctx, question, valid)
+	if errors.Is(err, errTooManyTries) {
+		// Out of hours there is no operator: close politely.
+		f.step(ctx, st, "offer:tries", nil)
+		return s.say(ctx, prompts("troppi_tentativi", "arrivederci")...)
+	}
+	if err != nil {
+		return err
+	}
+	f.step(ctx, st, "offer:"+key, nil)
+	number := st.caller
+	if key == "2" {
+		n, err := f.keyNumber(ctx, s, st)
+		if errors.Is(err, errTooManyTries) {
+			return s.say(ctx, prompts("troppi_tentativi", "arrivederci")...)
+		}
+		if err != nil {
+			return err
+		}
+		number = n
+	}
+	acc, err := f.Recalls.Request(ctx, recall.Request{Phone: number.E164, Reason: recall.ReasonOutOfHours, CallID: st.id, NotBefore: from})
+	if err != nil {
+		return fmt.Errorf("storing recall: %w", err)
+	}
+	st.outcome, st.recall = OutcomeOutOfHoursRecall, acc.ID
+	confirm := prompts("richiamata_da")
+	confirm = append(confirm, f.Speaker.DateTime(acc.NotBefore)...)
+	confirm = append(confirm, prompt("arrivederci"))
+	return s.say(ctx, confirm...)
+}
+
+// keyNumber collects a phone number ending with #, reads it back, and asks
+// 1 to confirm or 2 to key it again.
+func (f *Flow) keyNumber(ctx context.Context, s *session, st *callState) (phone.Number, error) {
+	for range f.cfg.MaxTries {
+		var n phone.Number
+		_, err := s.ask(ctx, prompts("digita_numero_richiamata"),
+			GatherSpec{Max: 13, FirstDigit: f.cfg.MenuTimeout, InterDigit: f.cfg.InterDigit, Terminator: "#"},
+			func(k string) bool {
+				var ok bool
+				n, ok = phone.ParseItalian(k)
+				if !ok {
+					s.lead = prompts("numero_non_valido")
+				}
+				return ok
+			})
+		if err != nil {
+			return phone.Number{}, err
+		}
+		// The question includes the number, so `*` reads it again.
+		question := append(prompts("numero_digitato"), f.Speaker.Digits(n.National)...)
+		key, err := s.choose(ctx, append(question, prompt("conferma_o_ridigita")), "12")
+		if err != nil {
+			return phone.Number{}, err
+		}
+		if key == "1" {
+			f.step(ctx, st, "recall_number", nil)
+			return n, nil
+		}
+	}
+	return phone.Number{}, errTooManyTries
+}
+
+// mainMenu: 1 book, 2 cancel, 3 move, 0 operator (SPEC §3.3).
+func (f *Flow) mainMenu(ctx context.Context, s *session, st *callState) error {
+	// A caller sent back to the menu (a used prescription, a change of
+	// mind) may come back a few times, never forever.
+	for range f.cfg.MaxTries {
+		key, err := s.choose(ctx, prompts("menu_principale"), "1230")
+		if errors.Is(err, errTooManyTries) {
+			f.step(ctx, st, "menu:tries", nil)
+			return f.operator(ctx, s, st, "tries", "booking")
+		}
+		if err != nil {
+			return err
+		}
+		f.step(ctx, st, "menu:"+key, nil)
+		var done bool
+		switch key {
+		case "1":
+			done, err = f.book(ctx, s, st)
+		case "2":
+			done, err = f.cancel(ctx, s, st)
+		case "3":
+			done, err = f.move(ctx, s, st)
+		case "0":
+			return f.operator(ctx, s, st, "asked", "booking")
+		}
+		if err != nil || done {
+			return err
+		}
+	}
+	return f.operator(ctx, s, st, "tries", "booking")
+}
+
+// operator hands the caller to the agent queue (in hours) with what they
+// keyed; out of hours it offers a recall instead.
+func (f *Flow) operator(ctx context.Context, s *session, st *callState, reason, queue string) error {
+	if !st.inHours {
+		return f.offerRecall(ctx, s, st, f.Clock())
+	}
+	if err := s.say(ctx, prompt("trasferimento_operatore")); err != nil {
+		return err
+	}
+	f.step(ctx, st, "operator:"+reason, nil)
+	h, err := f.Operator.Serve(ctx, s.call, Ticket{CallID: st.id, Caller: st.caller.E164, Queue: queue,
+		Keyed: st.keyed, Reason: reason, EnteredIVR: st.started})
+	if err != nil {
+		return fmt.Errorf("handing to operator: %w", err)
+	}
+	st.outcome, st.recall = h.Outcome, h.RecallID
+	return nil
+}
