@@ -171,7 +171,8 @@ func TestGather(t *testing.T) {
 func TestBridgeAndHangups(t *testing.T) {
 	var mu sync.Mutex
 	var legs []*asterisk.Call
-	bridged := make(chan struct{})
+	bridged := make(chan error, 1)
+	entered := make(chan struct{}, 2)
 	endedA, endedB := make(chan struct{}), make(chan struct{})
 	var ivr *asterisk.Client
 	ivr, place := pair(t, handler{handle: func(ctx context.Context, c *asterisk.Call) {
@@ -182,10 +183,11 @@ func TestBridgeAndHangups(t *testing.T) {
 		legs = append(legs, c)
 		n := len(legs)
 		mu.Unlock()
+		entered <- struct{}{}
 		if n == 2 {
 			b, err := ivr.Bridge(ctx, legs[0], legs[1])
+			bridged <- err
 			if err == nil {
-				close(bridged)
 				defer b.Destroy(context.Background())
 			}
 		}
@@ -194,16 +196,18 @@ func TestBridgeAndHangups(t *testing.T) {
 			close(endedA)
 			// Like the queue: when one side leaves, release the other.
 			mu.Lock()
-			other := legs[1]
+			if len(legs) > 1 {
+				legs[1].Hangup(context.Background())
+			}
 			mu.Unlock()
-			other.Hangup(context.Background())
 		} else {
 			close(endedB)
 		}
 	}})
 	a := place()
+	waitFor(t, entered, 5*time.Second) // a is legs[0]
 	b := place()
-	waitFor(t, bridged, 5*time.Second)
+	require.NoError(t, waitFor(t, bridged, 5*time.Second))
 	require.NoError(t, a.Hangup(context.Background()))
 	waitFor(t, endedA, 5*time.Second)
 	waitFor(t, endedB, 5*time.Second)
