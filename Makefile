@@ -17,7 +17,7 @@ export CENTRALINO_ARI_USER ?= centralino
 export CENTRALINO_ARI_PASSWORD ?= centralino
 
 .PHONY: all build setup run test test-unit vet asterisk-up asterisk-down \
-        migrate seed bench-booking bench-ari clean
+        prompts migrate seed bench-booking bench-ari clean
 
 all: build
 
@@ -45,7 +45,12 @@ test-unit:
 vet:
 	$(GO) vet $(PKGS)
 
-asterisk-up:
+# The Italian prompts rendered from ivr/prompts/it.yaml (and the service and
+# site names of the configured database) for the sandbox to load.
+prompts: setup build
+	$(BIN)/centralinoctl prompts
+
+asterisk-up: prompts
 	bash scripts/asterisk-sandbox.sh up
 
 asterisk-down:

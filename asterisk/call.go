@@ -248,6 +248,12 @@ func (c *Client) Dial(ctx context.Context, endpoint, callerID string, timeout ti
 		c.forgetOutbound(call)
 		return nil, Failed, translate(err, "creating channel")
 	}
+	// The channel accepts requests once it is in the application.
+	if err := call.awaitStasis(ctx); err != nil {
+		call.Hangup(context.Background())
+		c.forgetOutbound(call)
+		return nil, Failed, err
+	}
 	if callerID != "" {
 		// An outgoing channel presents its connected line: that is what
 		// PJSIP puts in From and what a Local channel's far half sees.
@@ -314,6 +320,22 @@ func (c *Client) Dial(ctx context.Context, endpoint, callerID string, timeout ti
 				return fail(NoAnswer)
 			}
 			return fail(Failed)
+		}
+	}
+}
+
+// awaitStasis reads a created channel's events up to its StasisStart.
+func (call *Call) awaitStasis(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		e, err := call.next(ctx)
+		if err != nil {
+			return fmt.Errorf("waiting for the created channel: %w", err)
+		}
+		if ev, ok := e.(*ari.StasisStart); ok {
+			call.callData = newCallData(ev.Channel, ev.Args)
+			return nil
 		}
 	}
 }

@@ -340,9 +340,11 @@ type channelEvent interface {
 func (c *Client) route(ctx context.Context, e ari.Event) {
 	if ss, ok := e.(*ari.StasisStart); ok {
 		c.mu.Lock()
-		_, known := c.calls[ss.Channel.ID]
+		prev, known := c.calls[ss.Channel.ID]
 		c.mu.Unlock()
-		if !known {
+		// A channel that left the application and came back (from the
+		// dialplan) is a new session; its old one may still be finishing.
+		if !known || prev.ctx.Err() != nil {
 			c.adopt(ctx, newCallData(ss.Channel, ss.Args), false)
 		}
 	}
