@@ -100,6 +100,7 @@ type metrics struct {
 	latency    *prometheus.HistogramVec
 	events     prometheus.Counter
 	dropped    prometheus.Counter
+	busFull    prometheus.Counter
 	active     prometheus.Gauge
 	recovered  prometheus.Counter
 }
@@ -117,6 +118,8 @@ func newMetrics(reg prometheus.Registerer, app string) *metrics {
 		events: f.NewCounter(prometheus.CounterOpts{Name: "centralino_ari_events_total", Help: "ARI events received.", ConstLabels: l}),
 		dropped: f.NewCounter(prometheus.CounterOpts{Name: "centralino_ari_events_dropped_total",
 			Help: "ARI events dropped because a call's mailbox was over its cap.", ConstLabels: l}),
+		busFull: f.NewCounter(prometheus.CounterOpts{Name: "centralino_ari_bus_full_total",
+			Help: "Times the ARI library's 100-event subscriber buffer was found full: it drops events silently while full.", ConstLabels: l}),
 		active:    f.NewGauge(prometheus.GaugeOpts{Name: "centralino_ari_calls_active", Help: "Calls owned by this process.", ConstLabels: l}),
 		recovered: f.NewCounter(prometheus.CounterOpts{Name: "centralino_ari_calls_recovered_total", Help: "Calls found after a (re)connect and recovered.", ConstLabels: l}),
 	}
@@ -328,6 +331,9 @@ func (c *Client) read(ctx context.Context, sub ari.Subscription) {
 				return
 			}
 			c.m.events.Inc()
+			if len(sub.Events()) == cap(sub.Events()) {
+				c.m.busFull.Inc()
+			}
 			c.route(ctx, e)
 		}
 	}

@@ -228,7 +228,7 @@ func TestDialResults(t *testing.T) {
 	}{
 		{"Local/noanswer@sim-agents/n", asterisk.NoAnswer}, // rings out
 		{"Local/busy@sim-agents/n", asterisk.Busy},         // busy
-		{"Local/a1@sim-agents/n", asterisk.Answered}, // answers after a second
+		{"Local/a1@sim-agents/n", asterisk.Answered},       // answers after a second
 	}
 	for _, tt := range tests {
 		t.Run(tt.want.String(), func(t *testing.T) {

@@ -98,7 +98,8 @@ func BenchARI(ctx context.Context, cfg asterisk.Config, opts BenchOptions, log *
 		}
 		res.MaxConcurrentCalls, res.P50AtMax, res.P99AtMax = n, p50, p99
 	}
-	res.EventsDropped = counter(reg, "centralino_ari_events_dropped_total") + counter(simReg, "centralino_ari_events_dropped_total")
+	res.EventsDropped = counter(reg, "centralino_ari_events_dropped_total") + counter(simReg, "centralino_ari_events_dropped_total") +
+		counter(reg, "centralino_ari_bus_full_total") + counter(simReg, "centralino_ari_bus_full_total")
 	line, err := json.Marshal(res)
 	if err != nil {
 		return res, err

@@ -45,7 +45,9 @@ func (s *Simulator) Stop() { s.client.Stop() }
 
 // Agent is the endpoint of a simulated agent's phone that answers after
 // delay (whole seconds).
-func Agent(delay time.Duration) string { return fmt.Sprintf("Local/a%d@sim-agents/n", int(delay.Seconds())) }
+func Agent(delay time.Duration) string {
+	return fmt.Sprintf("Local/a%d@sim-agents/n", int(delay.Seconds()))
+}
 
 // Simulated phones that never answer or are busy.
 const (
