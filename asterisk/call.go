@@ -392,7 +392,10 @@ type Event struct {
 	Media string
 	// Digit is the key of a DTMF event.
 	Digit string
+	// At is when this process received the event; Stamp is when Asterisk
+	// raised it (its clock, millisecond resolution).
 	At    time.Time
+	Stamp time.Time
 }
 
 // EventKind names the events a watcher sees.
@@ -461,11 +464,11 @@ func (w *Watch) Next(ctx context.Context) (Event, error) {
 		at := time.Now()
 		switch ev := e.(type) {
 		case *ari.PlaybackStarted:
-			return Event{Kind: EventPlaybackStarted, Media: ev.Playback.MediaURI, At: at}, nil
+			return Event{Kind: EventPlaybackStarted, Media: ev.Playback.MediaURI, At: at, Stamp: time.Time(ev.Timestamp)}, nil
 		case *ari.PlaybackFinished:
-			return Event{Kind: EventPlaybackFinished, Media: ev.Playback.MediaURI, At: at}, nil
+			return Event{Kind: EventPlaybackFinished, Media: ev.Playback.MediaURI, At: at, Stamp: time.Time(ev.Timestamp)}, nil
 		case *ari.ChannelDtmfReceived:
-			return Event{Kind: EventDTMF, Digit: ev.Digit, At: at}, nil
+			return Event{Kind: EventDTMF, Digit: ev.Digit, At: at, Stamp: time.Time(ev.Timestamp)}, nil
 		case *ari.ChannelDestroyed, *ari.ChannelHangupRequest:
 			return Event{Kind: EventHangup, At: at}, nil
 		case *ari.ChannelUserevent:

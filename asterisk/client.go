@@ -1,11 +1,14 @@
 package asterisk
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/inconshreveable/log15"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+	"golang.org/x/net/websocket"
 )
 
 // Config is how to reach ARI.
@@ -54,7 +58,6 @@ type Client struct {
 	ari     ari.Client // nil while disconnected
 	calls   map[string]*Call
 	watches map[string]*mailbox
-	kick    chan struct{} // the library reported a websocket failure
 	up      chan struct{} // closed at the first connection
 
 	stopOnce sync.Once
@@ -64,30 +67,14 @@ type Client struct {
 }
 
 // libraryOnce sets the ari library's package-level logger and request
-// timeout once per process.
-var (
-	libraryOnce sync.Once
-	clientsMu   sync.Mutex
-	clients     = map[*Client]bool{}
-)
+// timeout once per process. The library is used for REST requests only:
+// events come from this package's own websocket (see read).
+var libraryOnce sync.Once
 
 func setupLibrary(timeout time.Duration, log *slog.Logger) {
 	libraryOnce.Do(func() {
 		native.RequestTimeout = timeout
 		native.Logger.SetHandler(log15.FuncHandler(func(r *log15.Record) error {
-			// The library reconnects by itself, silently: a read failure is
-			// the one sign that events were missed, so every client
-			// reconnects through its own loop and recovers its calls.
-			if strings.Contains(r.Msg, "read failure") || strings.Contains(r.Msg, "failed to connect") {
-				clientsMu.Lock()
-				for c := range clients {
-					select {
-					case c.kick <- struct{}{}:
-					default:
-					}
-				}
-				clientsMu.Unlock()
-			}
 			log.Debug("ari library", "msg", r.Msg)
 			return nil
 		}))
@@ -95,14 +82,14 @@ func setupLibrary(timeout time.Duration, log *slog.Logger) {
 }
 
 type metrics struct {
-	connected  prometheus.Gauge
-	reconnects prometheus.Counter
-	latency    *prometheus.HistogramVec
-	events     prometheus.Counter
-	dropped    prometheus.Counter
-	busFull    prometheus.Counter
-	active     prometheus.Gauge
-	recovered  prometheus.Counter
+	connected   prometheus.Gauge
+	reconnects  prometheus.Counter
+	latency     *prometheus.HistogramVec
+	events      prometheus.Counter
+	dropped     prometheus.Counter
+	undecodable prometheus.Counter
+	active      prometheus.Gauge
+	recovered   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, app string) *metrics {
@@ -118,8 +105,8 @@ func newMetrics(reg prometheus.Registerer, app string) *metrics {
 		events: f.NewCounter(prometheus.CounterOpts{Name: "centralino_ari_events_total", Help: "ARI events received.", ConstLabels: l}),
 		dropped: f.NewCounter(prometheus.CounterOpts{Name: "centralino_ari_events_dropped_total",
 			Help: "ARI events dropped because a call's mailbox was over its cap.", ConstLabels: l}),
-		busFull: f.NewCounter(prometheus.CounterOpts{Name: "centralino_ari_bus_full_total",
-			Help: "Times the ARI library's 100-event subscriber buffer was found full: it drops events silently while full.", ConstLabels: l}),
+		undecodable: f.NewCounter(prometheus.CounterOpts{Name: "centralino_ari_events_undecodable_total",
+			Help: "ARI events that could not be decoded (and were skipped).", ConstLabels: l}),
 		active:    f.NewGauge(prometheus.GaugeOpts{Name: "centralino_ari_calls_active", Help: "Calls owned by this process.", ConstLabels: l}),
 		recovered: f.NewCounter(prometheus.CounterOpts{Name: "centralino_ari_calls_recovered_total", Help: "Calls found after a (re)connect and recovered.", ConstLabels: l}),
 	}
@@ -136,16 +123,13 @@ func New(cfg Config, h Handler, reg prometheus.Registerer, log *slog.Logger) *Cl
 	log = log.With("component", "asterisk", "application", cfg.Application)
 	setupLibrary(cfg.RequestTimeout, log)
 	return &Client{cfg: cfg, handler: h, log: log, m: newMetrics(reg, cfg.Application),
-		calls: map[string]*Call{}, watches: map[string]*mailbox{}, kick: make(chan struct{}, 1), up: make(chan struct{})}
+		calls: map[string]*Call{}, watches: map[string]*mailbox{}, up: make(chan struct{})}
 }
 
 // Start connects in the background, reconnecting forever with backoff
 // (100 ms doubling, capped at 5 s), and returns once the first connection
 // is up or ctx ends.
 func (c *Client) Start(ctx context.Context) error {
-	clientsMu.Lock()
-	clients[c] = true
-	clientsMu.Unlock()
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.done = make(chan struct{})
@@ -162,9 +146,6 @@ func (c *Client) Start(ctx context.Context) error {
 // their context cancelled. It is safe to call more than once.
 func (c *Client) Stop() {
 	c.stopOnce.Do(func() {
-		clientsMu.Lock()
-		delete(clients, c)
-		clientsMu.Unlock()
 		if c.cancel != nil {
 			c.cancel()
 			<-c.done
@@ -218,7 +199,7 @@ func (c *Client) run(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	first := true
 	for ctx.Err() == nil {
-		cl, err := c.connect(ctx)
+		cl, ws, err := c.connect(ctx)
 		if err != nil {
 			c.log.Debug("asterisk not reachable", "err", err, "retry_in", backoff)
 			select {
@@ -233,9 +214,10 @@ func (c *Client) run(ctx context.Context) {
 		if !first {
 			c.m.reconnects.Inc()
 		}
-		// Subscribe before acting: events from here on are routed, then the
-		// channels already in the application are recovered.
-		sub := cl.Bus().Subscribe(nil, ari.Events.All)
+		if err := c.filterEvents(ctx); err != nil {
+			// Unfiltered still works, with more traffic.
+			c.log.Warn("setting the application's event filter", "err", err)
+		}
 		c.mu.Lock()
 		c.ari = cl
 		c.mu.Unlock()
@@ -245,97 +227,128 @@ func (c *Client) run(ctx context.Context) {
 			close(c.up)
 			first = false
 		}
+		// The websocket is open, so events from here on wait in it while
+		// the channels already in the application are recovered.
 		c.recover(ctx, cl)
-		c.read(ctx, sub)
-		sub.Cancel()
+		c.read(ctx, ws)
 		c.mu.Lock()
 		c.ari = nil
 		c.mu.Unlock()
 		c.m.connected.Set(0)
-		cl.Close()
 		if ctx.Err() == nil {
 			c.log.Warn("disconnected from asterisk; reconnecting")
 		}
 	}
 }
 
+// handledEvents are the event types the adapter uses; Asterisk sends the
+// application only these (a Local channel alone sends dozens of variable
+// changes), which keeps bursts far below the library's buffer.
+var handledEvents = []string{"StasisStart", "StasisEnd", "ChannelDestroyed", "ChannelHangupRequest",
+	"ChannelStateChange", "ChannelDtmfReceived", "PlaybackStarted", "PlaybackFinished", "Dial", "ChannelUserevent"}
+
+// filterEvents sets the application's event filter (ARI's
+// PUT /applications/{app}/eventFilter, which the library does not wrap).
+func (c *Client) filterEvents(ctx context.Context) error {
+	type kind struct {
+		Type string `json:"type"`
+	}
+	var f struct {
+		Allowed []kind `json:"allowed"`
+	}
+	for _, t := range handledEvents {
+		f.Allowed = append(f.Allowed, kind{t})
+	}
+	body, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut,
+		c.cfg.URL+"/applications/"+url.PathEscape(c.cfg.Application)+"/eventFilter", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(c.cfg.User, c.cfg.Password)
+	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	c.observe("event_filter", start)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("ari answered %s", resp.Status)
+	}
+	return nil
+}
+
 // connect probes ARI over HTTP first (so a dead Asterisk costs one quick
-// request, and our own backoff applies), then opens the websocket.
-func (c *Client) connect(ctx context.Context) (ari.Client, error) {
+// request, and our own backoff applies), then opens the application's
+// event websocket. The library's client is built for REST requests only:
+// its own websocket would feed events through a bus that silently drops
+// them when a subscriber's 100-event buffer is full.
+func (c *Client) connect(ctx context.Context) (ari.Client, *websocket.Conn, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.URL+"/asterisk/info", nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.SetBasicAuth(c.cfg.User, c.cfg.Password)
 	probe := http.Client{Timeout: 2 * time.Second}
 	resp, err := probe.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("ari answered %s", resp.Status)
+		return nil, nil, fmt.Errorf("ari answered %s", resp.Status)
 	}
-	// Drain a stale kick from before this connection.
-	select {
-	case <-c.kick:
-	default:
+	q := url.Values{"app": {c.cfg.Application}}
+	if c.cfg.SubscribeAll {
+		q.Set("subscribeAll", "true")
 	}
-	type result struct {
-		cl  ari.Client
-		err error
+	wsCfg, err := websocket.NewConfig(c.cfg.WebsocketURL+"?"+q.Encode(), "http://localhost/")
+	if err != nil {
+		return nil, nil, err
 	}
-	res := make(chan result, 1)
-	go func() {
-		cl, err := native.Connect(&native.Options{Application: c.cfg.Application, URL: c.cfg.URL,
-			WebsocketURL: c.cfg.WebsocketURL, Username: c.cfg.User, Password: c.cfg.Password, SubscribeAll: c.cfg.SubscribeAll})
-		res <- result{cl, err}
-	}()
-	select {
-	case r := <-res:
-		if r.err != nil {
-			if r.cl != nil {
-				r.cl.Close()
-			}
-			return nil, r.err
-		}
-		return r.cl, nil
-	case <-ctx.Done():
-		go func() {
-			if r := <-res; r.cl != nil {
-				r.cl.Close()
-			}
-		}()
-		return nil, ctx.Err()
-	case <-time.After(10 * time.Second):
-		go func() {
-			if r := <-res; r.cl != nil {
-				r.cl.Close()
-			}
-		}()
-		return nil, errors.New("websocket did not connect")
+	wsCfg.Header = http.Header{}
+	wsCfg.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.cfg.User+":"+c.cfg.Password)))
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ws, err := wsCfg.DialContext(dctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the event websocket: %w", err)
 	}
+	cl := native.New(&native.Options{Application: c.cfg.Application, URL: c.cfg.URL,
+		WebsocketURL: c.cfg.WebsocketURL, Username: c.cfg.User, Password: c.cfg.Password})
+	return cl, ws, nil
 }
 
-// read routes events until the connection fails or ctx ends. It never
-// blocks on a consumer.
-func (c *Client) read(ctx context.Context, sub ari.Subscription) {
+// read routes events until the websocket fails or ctx ends. It reads the
+// socket itself and never blocks on a consumer (route only queues), so no
+// event is dropped on the way in.
+func (c *Client) read(ctx context.Context, ws *websocket.Conn) {
+	stop := context.AfterFunc(ctx, func() { ws.Close() })
+	defer stop()
+	defer ws.Close()
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-c.kick:
-			return
-		case e, ok := <-sub.Events():
-			if !ok {
-				return
+		var data []byte
+		if err := websocket.Message.Receive(ws, &data); err != nil {
+			if ctx.Err() == nil {
+				c.log.Warn("event websocket failed", "err", err)
 			}
-			c.m.events.Inc()
-			if len(sub.Events()) == cap(sub.Events()) {
-				c.m.busFull.Inc()
-			}
-			c.route(ctx, e)
+			return
 		}
+		e, err := ari.DecodeEvent(data)
+		if err != nil {
+			c.m.undecodable.Inc()
+			c.log.Warn("undecodable ARI event", "err", err)
+			continue
+		}
+		c.m.events.Inc()
+		c.route(ctx, e)
 	}
 }
 

@@ -99,7 +99,7 @@ func BenchARI(ctx context.Context, cfg asterisk.Config, opts BenchOptions, log *
 		res.MaxConcurrentCalls, res.P50AtMax, res.P99AtMax = n, p50, p99
 	}
 	res.EventsDropped = counter(reg, "centralino_ari_events_dropped_total") + counter(simReg, "centralino_ari_events_dropped_total") +
-		counter(reg, "centralino_ari_bus_full_total") + counter(simReg, "centralino_ari_bus_full_total")
+		counter(reg, "centralino_ari_events_undecodable_total") + counter(simReg, "centralino_ari_events_undecodable_total")
 	line, err := json.Marshal(res)
 	if err != nil {
 		return res, err
@@ -109,8 +109,9 @@ func BenchARI(ctx context.Context, cfg asterisk.Config, opts BenchOptions, log *
 }
 
 // level holds n calls at once, then has each key once at a random moment
-// within two seconds, and measures, as the IVR half saw it, from the key
-// to the next prompt's start.
+// within two seconds, and measures, on Asterisk's clock, from the key the
+// IVR half received to the start of the next prompt: the time the
+// controller took to react, without the simulator's own delays.
 func level(ctx context.Context, sim *Simulator, app string, n int, opts BenchOptions) ([]time.Duration, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -165,7 +166,7 @@ func level(ctx context.Context, sim *Simulator, app string, n int, opts BenchOpt
 				failed++
 				return
 			}
-			lat = append(lat, c.Prompts()[at].At.Sub(keys[0]))
+			lat = append(lat, c.Prompts()[at].Stamp.Sub(keys[0]))
 		}()
 	}
 	wg.Wait()

@@ -58,7 +58,9 @@ const (
 // Prompt is one playback the IVR started on the call.
 type Prompt struct {
 	Media string
+	// At is when the simulator saw it start; Stamp is Asterisk's clock.
 	At    time.Time
+	Stamp time.Time
 }
 
 // Call is one simulated citizen's call.
@@ -111,9 +113,9 @@ func (c *Call) record() {
 		c.mu.Lock()
 		switch e.Kind {
 		case asterisk.EventPlaybackStarted:
-			c.prompts = append(c.prompts, Prompt{Media: e.Media, At: e.At})
+			c.prompts = append(c.prompts, Prompt{Media: e.Media, At: e.At, Stamp: e.Stamp})
 		case asterisk.EventDTMF:
-			c.dtmf = append(c.dtmf, e.At)
+			c.dtmf = append(c.dtmf, e.Stamp)
 		}
 		c.mu.Unlock()
 		select {
@@ -144,7 +146,8 @@ func (c *Call) Prompts() []Prompt {
 	return append([]Prompt(nil), c.prompts...)
 }
 
-// KeysReceived returns when the IVR half received each key.
+// KeysReceived returns when the IVR half received each key (Asterisk's
+// clock, as Prompt.Stamp).
 func (c *Call) KeysReceived() []time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -44,8 +44,11 @@ const (
 	OutcomeRecallRequested  Outcome = "recall_requested"
 	OutcomeOutOfHoursRecall Outcome = "out_of_hours_recall"
 	OutcomeHungUp           Outcome = "hung_up"
-	OutcomeClosed           Outcome = "closed"
-	OutcomeFailed           Outcome = "failed"
+	// OutcomeTransferred: handed to a queue that records the rest; a call
+	// the queue gives back continues its record.
+	OutcomeTransferred Outcome = "transferred"
+	OutcomeClosed      Outcome = "closed"
+	OutcomeFailed      Outcome = "failed"
 )
 
 // Records writes call records to PostgreSQL.
@@ -123,7 +126,8 @@ type CallEnd struct {
 	RecallID      int64
 }
 
-// End closes the record; only the first End of a call counts.
+// End closes the record; only the first End of a call counts, except
+// after a transfer: a call the queue gives back ends again.
 func (r *Records) End(ctx context.Context, id uuid.UUID, e CallEnd, now time.Time) error {
 	var number *string
 	if e.BookingNumber != "" {

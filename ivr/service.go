@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -113,7 +114,12 @@ func (f *Flow) Handle(ctx context.Context, call Call, in Inbound) {
 	if err := f.Records.Answered(ctx, id, f.Clock()); err != nil {
 		st.log.Error("recording answer", "err", err)
 	}
-	err = f.run(ctx, s, st)
+	f.conclude(ctx, s, st, f.run(ctx, s, st))
+}
+
+// conclude handles how the flow returned: a caller's hang-up is recorded by
+// finish; any other failure still gets a closing prompt.
+func (f *Flow) conclude(ctx context.Context, s *session, st *callState, err error) {
 	switch {
 	case err == nil:
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
@@ -121,10 +127,30 @@ func (f *Flow) Handle(ctx context.Context, call Call, in Inbound) {
 	default:
 		st.log.Error("call flow failed", "err", err)
 		st.outcome = OutcomeFailed
-		// A closing prompt even on failure, then hang up.
 		s.lead = nil
 		_ = s.say(ctx, prompt("errore_tecnico"))
 	}
+}
+
+// QueueExit serves a call the operator queue gave back (no agent in time,
+// or none logged in): the caller is offered a recall that keeps the place.
+func (f *Flow) QueueExit(ctx context.Context, call Call, in Inbound, status string) {
+	now := f.Clock()
+	st := &callState{inHours: f.Hours.Open(now), keyed: map[string]string{}, started: now, outcome: OutcomeAbandoned}
+	st.caller, st.valid = phone.ParseItalian(in.CallerID)
+	st.log = f.Log.With("channel_id", in.ChannelID, "caller", pii.Phone(st.caller.E164))
+	// The channel's record exists from the IVR part: Start returns it.
+	id, err := f.Records.Start(ctx, CallStart{ChannelID: in.ChannelID, Inbound: true, Caller: st.caller.E164, DID: in.DID, InHours: st.inHours}, now)
+	if err != nil {
+		st.log.Error("call record not found", "err", err)
+	}
+	st.id = id
+	st.log = st.log.With("call_id", id)
+	s := &session{f: f, call: call}
+	defer f.finish(call, st)
+	f.step(ctx, st, "queue_exit:"+strings.ToLower(status), nil)
+	s.lead = prompts("operatori_non_disponibili")
+	f.conclude(ctx, s, st, f.offerRecall(ctx, s, st, recallOffer{reason: recall.ReasonWait, outcome: OutcomeRecallRequested, from: now}))
 }
 
 // finish releases what the call held and closes its record, whatever
@@ -140,6 +166,11 @@ func (f *Flow) finish(call Call, st *callState) {
 	}
 	if err := f.Records.End(ctx, st.id, CallEnd{Outcome: st.outcome, BookingNumber: st.number, RecallID: st.recall}, f.Clock()); err != nil {
 		st.log.Error("ending call record", "err", err)
+	}
+	if st.outcome == OutcomeTransferred {
+		// The queue owns the call now.
+		st.log.Info("call handed to the queue")
+		return
 	}
 	if err := call.Hangup(ctx); err != nil {
 		st.log.Debug("hangup", "err", err)
@@ -180,12 +211,19 @@ func (f *Flow) outOfHours(ctx context.Context, s *session, st *callState) error 
 		s.lead = append(s.lead, f.Speaker.DateTime(next)...)
 	}
 	st.outcome = OutcomeClosed
-	return f.offerRecall(ctx, s, st, next)
+	return f.offerRecall(ctx, s, st, recallOffer{reason: recall.ReasonOutOfHours, outcome: OutcomeOutOfHoursRecall, from: next})
+}
+
+// recallOffer is why a recall is offered and from when it may be dialled.
+type recallOffer struct {
+	reason  recall.Reason
+	outcome Outcome
+	from    time.Time
 }
 
 // offerRecall: 1 = the calling number (only when it is a valid Italian
 // number), 2 = key another one.
-func (f *Flow) offerRecall(ctx context.Context, s *session, st *callState, from time.Time) error {
+func (f *Flow) offerRecall(ctx context.Context, s *session, st *callState, offer recallOffer) error {
 	question, valid := prompts("offerta_richiamata"), "12"
 	if !st.valid {
 		question, valid = prompts("offerta_richiamata_altro_numero"), "2"
@@ -211,13 +249,16 @@ func (f *Flow) offerRecall(ctx context.Context, s *session, st *callState, from 
 		}
 		number = n
 	}
-	acc, err := f.Recalls.Request(ctx, recall.Request{Phone: number.E164, Reason: recall.ReasonOutOfHours, CallID: st.id, NotBefore: from})
+	acc, err := f.Recalls.Request(ctx, recall.Request{Phone: number.E164, Reason: offer.reason, CallID: st.id,
+		Queue: "booking", NotBefore: offer.from})
 	if err != nil {
 		return fmt.Errorf("storing recall: %w", err)
 	}
-	st.outcome, st.recall = OutcomeOutOfHoursRecall, acc.ID
-	confirm := prompts("richiamata_da")
-	confirm = append(confirm, f.Speaker.DateTime(acc.NotBefore)...)
+	st.outcome, st.recall = offer.outcome, acc.ID
+	confirm := prompts("richiamata_presto")
+	if acc.NotBefore.After(f.Clock().Add(time.Minute)) {
+		confirm = append(prompts("richiamata_da"), f.Speaker.DateTime(acc.NotBefore)...)
+	}
 	confirm = append(confirm, prompt("arrivederci"))
 	return s.say(ctx, confirm...)
 }
@@ -290,7 +331,8 @@ func (f *Flow) mainMenu(ctx context.Context, s *session, st *callState) error {
 // keyed; out of hours it offers a recall instead.
 func (f *Flow) operator(ctx context.Context, s *session, st *callState, reason, queue string) error {
 	if !st.inHours {
-		return f.offerRecall(ctx, s, st, f.Clock())
+		next, _ := f.Hours.NextOpening(f.Clock())
+		return f.offerRecall(ctx, s, st, recallOffer{reason: recall.ReasonOutOfHours, outcome: OutcomeOutOfHoursRecall, from: next})
 	}
 	if err := s.say(ctx, prompt("trasferimento_operatore")); err != nil {
 		return err

@@ -1,7 +1,7 @@
 -- Ends a call once: a second end (hang-up racing the flow's own end) keeps
--- the first outcome.
+-- the first outcome, except a transfer, after which the call may come back.
 update calls
    set ended_at = @now, outcome = @outcome::call_outcome,
        booking_number = coalesce(@booking_number, booking_number),
        recall_id = coalesce(@recall_id, recall_id)
- where id = @id and ended_at is null
+ where id = @id and (ended_at is null or outcome = 'transferred')

@@ -1,0 +1,49 @@
+package ivr
+
+import (
+	"context"
+
+	"github.com/centralino-cup/centralino/asterisk"
+)
+
+// Stasis runs the flow for every call the asterisk client hands over: the
+// numero verde's calls ("inbound"), calls coming back from the dialplan's
+// queue ("queue-exit"), and calls found after a controller restart.
+type Stasis struct {
+	Flow *Flow
+}
+
+var _ asterisk.Handler = Stasis{}
+
+// Handle is a call entering the application.
+func (h Stasis) Handle(ctx context.Context, c *asterisk.Call) {
+	in := Inbound{ChannelID: c.ID(), CallerID: c.Caller(), DID: c.DID()}
+	if args := c.Args(); len(args) > 0 && args[0] == ArgQueueExit {
+		status := ""
+		if len(args) > 1 {
+			status = args[1]
+		}
+		h.Flow.QueueExit(ctx, ariCall{c}, in, status)
+		return
+	}
+	h.Flow.Handle(ctx, ariCall{c}, in)
+}
+
+// Recover is a call found in the application after a restart: what it was
+// doing is lost with the old process, so it is greeted again.
+func (h Stasis) Recover(ctx context.Context, c *asterisk.Call) {
+	h.Flow.Handle(ctx, ariCall{c}, Inbound{ChannelID: c.ID(), CallerID: c.Caller(), DID: c.DID(), Recovered: true})
+}
+
+// ariCall is an asterisk call as the flow's Call.
+type ariCall struct{ *asterisk.Call }
+
+func (c ariCall) Gather(ctx context.Context, media []string, spec GatherSpec) (string, error) {
+	return c.Call.Gather(ctx, media, asterisk.GatherSpec(spec))
+}
+
+var (
+	_ Call         = ariCall{}
+	_ transferable = ariCall{}
+	_ Speaker      = asterisk.Italian{}
+)
