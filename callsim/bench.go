@@ -27,6 +27,10 @@ type BenchOptions struct {
 	GoalP99 time.Duration
 	// Placers bound how many calls are being set up at once.
 	Placers int
+	// Spread is the window in which the held callers key, each at a random
+	// moment: the length of a menu prompt, during which a real caller
+	// keys (the main menu plays for about 10 s).
+	Spread time.Duration
 }
 
 // BenchResult is the benchmark's last line.
@@ -109,7 +113,7 @@ func BenchARI(ctx context.Context, cfg asterisk.Config, opts BenchOptions, log *
 }
 
 // level holds n calls at once, then has each key once at a random moment
-// within two seconds, and measures, on Asterisk's clock, from the key the
+// within opts.Spread, and measures, on Asterisk's clock, from the key the
 // IVR half received to the start of the next prompt: the time the
 // controller took to react, without the simulator's own delays.
 func level(ctx context.Context, sim *Simulator, app string, n int, opts BenchOptions) ([]time.Duration, int, error) {
@@ -152,7 +156,7 @@ func level(ctx context.Context, sim *Simulator, app string, n int, opts BenchOpt
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			time.Sleep(time.Duration(rand.Int64N(int64(2 * time.Second))))
+			time.Sleep(time.Duration(rand.Int64N(int64(max(opts.Spread, time.Millisecond)))))
 			idx := len(c.Prompts())
 			err := c.Key(ctx, "5")
 			var at int

@@ -106,8 +106,9 @@ func call(ctx context.Context, ari asterisk.Config, log *slog.Logger, args []str
 
 func benchARI(ctx context.Context, ari asterisk.Config, log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("bench-ari", flag.ContinueOnError)
-	levels := fs.String("levels", "50,100,200,300,400,500,600", "concurrent call counts to try, in order")
+	levels := fs.String("levels", "50,100,200,300,400,500,600,800,1000", "concurrent call counts to try, in order")
 	goal := fs.Duration("goal", 30*time.Millisecond, "DTMF→next prompt p99 a level must meet")
+	spread := fs.Duration("spread", 10*time.Second, "window in which each held caller keys once, at random (a menu prompt's length)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -122,6 +123,6 @@ func benchARI(ctx context.Context, ari asterisk.Config, log *slog.Logger, args [
 	ari.Application = "bench-ivr-" + uuid.NewString()[:8]
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute) // bounded, stops by itself
 	defer cancel()
-	_, err := callsim.BenchARI(ctx, ari, callsim.BenchOptions{Levels: ls, GoalP99: *goal, Placers: 40}, log.With("bench", "ari"), os.Stdout)
+	_, err := callsim.BenchARI(ctx, ari, callsim.BenchOptions{Levels: ls, GoalP99: *goal, Placers: 40, Spread: *spread}, log.With("bench", "ari"), os.Stdout)
 	return err
 }
