@@ -38,17 +38,26 @@ type Call struct {
 	app      string
 	box      *mailbox
 	ctx      context.Context
-	cancel   context.CancelFunc
+	cancel   context.CancelCauseFunc
 	goneOnce sync.Once
 	outbound bool // originated by us, not yet in Stasis
 }
 
 func (c *Client) newCall(d callData) *Call {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	return &Call{client: c, callData: d, app: c.cfg.Application, box: newMailbox(), ctx: ctx, cancel: cancel}
 }
 
-func (call *Call) gone() { call.goneOnce.Do(call.cancel) }
+func (call *Call) gone() { call.end(ErrChannelGone) }
+
+// end cancels the call's context once, with why.
+func (call *Call) end(cause error) { call.goneOnce.Do(func() { call.cancel(cause) }) }
+
+// Detached reports that the call's context ended because this client
+// stopped, not because the channel went: the call is still in the
+// application, for the next controller to recover. Its owner must not
+// hang it up or record it as ended.
+func (call *Call) Detached() bool { return errors.Is(context.Cause(call.ctx), ErrStopped) }
 
 // ID is the channel's unique id.
 func (call *Call) ID() string { return call.id }

@@ -152,7 +152,7 @@ func (c *Client) Stop() {
 		}
 		c.mu.Lock()
 		for _, call := range c.calls {
-			call.gone()
+			call.end(ErrStopped)
 		}
 		c.mu.Unlock()
 		c.wg.Wait()

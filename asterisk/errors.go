@@ -36,3 +36,7 @@ func translate(err error, doing string) error {
 	}
 	return fmt.Errorf("%s: %w", doing, err)
 }
+
+// ErrStopped is the cause of a call's context ending because the client
+// stopped while the channel stays in Asterisk.
+var ErrStopped = errors.New("asterisk client stopped")

@@ -158,28 +158,38 @@ func (c *Call) KeysReceived() []time.Time {
 // contains want, counting from the n-th playback (0: any), and returns its
 // index.
 func (c *Call) WaitPrompt(ctx context.Context, want string, from int) (int, error) {
-	for {
+	return c.wait(ctx, func(m string) bool { return strings.Contains(m, want) }, want, from)
+}
+
+// WaitMedia is WaitPrompt with an exact media URI ("sound:centralino/e"
+// does not match "sound:centralino/errore_tecnico").
+func (c *Call) WaitMedia(ctx context.Context, media string, from int) (int, error) {
+	return c.wait(ctx, func(m string) bool { return m == media }, media, from)
+}
+
+func (c *Call) wait(ctx context.Context, match func(string) bool, want string, from int) (int, error) {
+	find := func() int {
 		c.mu.Lock()
+		defer c.mu.Unlock()
 		for i := from; i < len(c.prompts); i++ {
-			if strings.Contains(c.prompts[i].Media, want) {
-				c.mu.Unlock()
-				return i, nil
+			if match(c.prompts[i].Media) {
+				return i
 			}
 		}
-		c.mu.Unlock()
+		return -1
+	}
+	for {
+		if i := find(); i >= 0 {
+			return i, nil
+		}
 		select {
 		case <-ctx.Done():
 			return -1, fmt.Errorf("prompt %q not heard (heard %v): %w", want, c.Heard(), ctx.Err())
 		case <-c.ended:
 			// One last look: the prompt may have come with the hang-up.
-			c.mu.Lock()
-			for i := from; i < len(c.prompts); i++ {
-				if strings.Contains(c.prompts[i].Media, want) {
-					c.mu.Unlock()
-					return i, nil
-				}
+			if i := find(); i >= 0 {
+				return i, nil
 			}
-			c.mu.Unlock()
 			return -1, fmt.Errorf("call ended before prompt %q (heard %v)", want, c.Heard())
 		case <-c.changed:
 		}

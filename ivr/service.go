@@ -107,6 +107,9 @@ func (f *Flow) Handle(ctx context.Context, call Call, in Inbound) {
 	s := &session{f: f, call: call}
 
 	defer f.finish(call, st)
+	if in.Recovered {
+		f.step(ctx, st, "recovered", nil)
+	}
 	if err := call.Answer(ctx); err != nil {
 		st.outcome = OutcomeFailed
 		return
@@ -153,6 +156,9 @@ func (f *Flow) QueueExit(ctx context.Context, call Call, in Inbound, status stri
 	f.conclude(ctx, s, st, f.offerRecall(ctx, s, st, recallOffer{reason: recall.ReasonWait, outcome: OutcomeRecallRequested, from: now}))
 }
 
+// detachable is a call that can outlive this controller (asterisk.Call).
+type detachable interface{ Detached() bool }
+
 // finish releases what the call held and closes its record, whatever
 // happened: it runs on a fresh context because the call's is cancelled
 // when the caller hangs up.
@@ -163,6 +169,12 @@ func (f *Flow) finish(call Call, st *callState) {
 		if err := f.Holds.ReleaseHold(ctx, *st.hold); err != nil {
 			st.log.Error("releasing hold", "err", err)
 		}
+	}
+	if d, ok := call.(detachable); ok && d.Detached() {
+		// The controller is stopping, not the caller: the call stays in
+		// Asterisk and the next controller greets it again.
+		st.log.Info("call left for the next controller")
+		return
 	}
 	if err := f.Records.End(ctx, st.id, CallEnd{Outcome: st.outcome, BookingNumber: st.number, RecallID: st.recall}, f.Clock()); err != nil {
 		st.log.Error("ending call record", "err", err)

@@ -1,0 +1,593 @@
+package ivr_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/centralino-cup/centralino/asterisk"
+	"github.com/centralino-cup/centralino/asterisk/asteristest"
+	"github.com/centralino-cup/centralino/booking"
+	"github.com/centralino-cup/centralino/callsim"
+	"github.com/centralino-cup/centralino/ivr"
+	"github.com/centralino-cup/centralino/postgres/pgtest"
+	"github.com/centralino-cup/centralino/recall"
+)
+
+// The flow on the real Asterisk: a simulated citizen calls, listens for
+// prompt ids and keys; each test then reads what the stores hold.
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// inRome is a wall-clock time in Rome, as UTC.
+func inRome(y int, m time.Month, d, h, min int) time.Time { return at(y, m, d, h, min).UTC() }
+
+// monday10 is in hours: Monday 2 March 2026, 10:00 in Rome.
+var monday10 = inRome(2026, 3, 2, 10, 0)
+
+var birth = time.Date(1980, 1, 31, 0, 0, 0, 0, time.UTC)
+
+const birthKeys = "31011980"
+
+type rig struct {
+	t     *testing.T
+	db    *pgxpool.Pool
+	clock *clock
+	bk    *booking.Service
+	flow  *ivr.Flow
+	app   string
+	sim   *callsim.Simulator
+	ctl   *asterisk.Client
+	nre   int
+}
+
+func newRig(t *testing.T, now time.Time) *rig {
+	t.Helper()
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		_, err := db.Exec(ctx, sql, args...)
+		require.NoError(t, err)
+	}
+	exec(`insert into services values ('VCARD','Visita cardiologica','Visita cardiologica','visit',20)`)
+	exec(`insert into sites (name, short_name, address, city, owner_kind, owner_name) values
+		('Ospedale Policlinico San Martino','Policlinico San Martino','Largo Rosanna Benzi 10','Genova','hospital','IRCCS San Martino'),
+		('Poliambulatorio ASL 3 via Archimede','Poliambulatorio Archimede','Via Archimede 30','Genova','asl','ASL 3 Genovese')`)
+	exec(`insert into agendas (site_id, service_code, name) values (1,'VCARD','Cardiologia San Martino'), (2,'VCARD','Cardiologia Archimede')`)
+	r := &rig{t: t, db: db, clock: &clock{t: now}, app: asteristest.App("t-ivr")}
+	log := asteristest.Quiet()
+	r.bk = booking.NewService(db, booking.Options{Clock: r.clock.Now, Log: log})
+	hours, err := ivr.NewHours(ivr.DefaultHours())
+	require.NoError(t, err)
+	cfg := ivr.DefaultConfig()
+	cfg.MenuTimeout, cfg.InterDigit = 2*time.Second, 2*time.Second
+	r.flow = ivr.NewFlow(cfg, ivr.Deps{
+		Slots: r.bk, Holds: r.bk, Bookings: r.bk,
+		Recalls:  recall.NewService(db, r.clock.Now, log),
+		Operator: ivr.AppQueue{Context: "cup-operator", Application: r.app, Timeout: 2 * time.Second},
+		Records:  ivr.NewRecords(db),
+		Hours:    hours,
+		Speaker:  asterisk.Italian{Loc: booking.Rome, PromptDir: ivr.PromptDir},
+		Clock:    r.clock.Now,
+		Log:      log,
+	})
+	r.controller()
+	r.sim = callsim.New(asteristest.Config(t, asteristest.App("t-citizen")), prometheus.NewRegistry(), log)
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	require.NoError(t, r.sim.Start(sctx))
+	t.Cleanup(r.sim.Stop)
+	return r
+}
+
+// controller starts an IVR controller on the rig's application.
+func (r *rig) controller() *asterisk.Client {
+	c := asterisk.New(asteristest.Config(r.t, r.app), ivr.Stasis{Flow: r.flow}, prometheus.NewRegistry(), asteristest.Quiet())
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	require.NoError(r.t, c.Start(ctx))
+	r.t.Cleanup(c.Stop)
+	r.ctl = c
+	return c
+}
+
+// slot adds a VCARD slot on site 1 or 2 at the given time.
+func (r *rig) slot(site int, at time.Time) int64 {
+	var id int64
+	require.NoError(r.t, r.db.QueryRow(context.Background(),
+		`insert into slots (agenda_id, service_code, starts_at, ends_at) values ($1,'VCARD',$2,$3) returning id`,
+		site, at, at.Add(20*time.Minute)).Scan(&id))
+	return id
+}
+
+// prescription adds a VCARD prescription and returns the 10 digits a
+// caller keys (the NRE without the regional prefix).
+func (r *rig) prescription(p booking.Priority) string {
+	r.nre++
+	digits := fmt.Sprintf("%010d", 4_000_000_000+r.nre)
+	_, err := r.db.Exec(context.Background(), `insert into prescriptions values ($1,'RSSMRA80A31D969X',$2,'VCARD',$3,$4)`,
+		"070A4"+digits, birth, string(p), r.clock.Now().AddDate(0, 0, -3))
+	require.NoError(r.t, err)
+	return digits
+}
+
+// lastPrescription is the digits of the last prescription added.
+func (r *rig) lastPrescription() string { return fmt.Sprintf("%010d", 4_000_000_000+r.nre) }
+
+// booked books a slot for a new prescription, as another channel would.
+func (r *rig) booked(slot int64) booking.Booking {
+	ctx := context.Background()
+	h, err := r.bk.Hold(ctx, slot)
+	require.NoError(r.t, err)
+	b, err := r.bk.Book(ctx, booking.BookRequest{HoldToken: h.Token, NRE: "070A4" + r.prescription(booking.PriorityD),
+		BirthDate: birth, Channel: booking.ChannelAgent})
+	require.NoError(r.t, err)
+	return b
+}
+
+// record is a call's row.
+type record struct {
+	Outcome string
+	InHours bool
+	Path    []string
+	Number  *string
+	Recall  *int64
+	Ended   bool
+}
+
+func (r *rig) lastCall() record {
+	var rec record
+	require.NoError(r.t, r.db.QueryRow(context.Background(), `select outcome::text, in_hours, menu_path, booking_number, recall_id, ended_at is not null
+		from calls order by started_at desc limit 1`).Scan(&rec.Outcome, &rec.InHours, &rec.Path, &rec.Number, &rec.Recall, &rec.Ended))
+	return rec
+}
+
+// waitRecord polls until the call's record is ended (the flow ends it
+// right after the hang-up).
+func (r *rig) waitRecord() record {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rec := r.lastCall()
+		if rec.Ended || time.Now().After(deadline) {
+			return rec
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (r *rig) count(sql string, args ...any) int {
+	var n int
+	require.NoError(r.t, r.db.QueryRow(context.Background(), sql, args...).Scan(&n))
+	return n
+}
+
+// citizen is one simulated caller.
+type citizen struct {
+	r    *rig
+	c    *callsim.Call
+	next int
+}
+
+func (r *rig) call(callerID string) *citizen {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	c, err := r.sim.Place(ctx, r.app, "sim-stasis", callerID)
+	require.NoError(r.t, err)
+	r.t.Cleanup(func() { c.Hangup(context.Background()) })
+	return &citizen{r: r, c: c}
+}
+
+// hear waits for each catalogue prompt in order (other media between them,
+// digits and dates, are skipped).
+func (c *citizen) hear(ids ...string) {
+	c.r.t.Helper()
+	for _, id := range ids {
+		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+		i, err := c.c.WaitMedia(ctx, "sound:"+ivr.PromptDir+"/"+id, c.next)
+		cancel()
+		require.NoError(c.r.t, err, "waiting for %s", id)
+		c.next = i + 1
+	}
+}
+
+// media waits for one exact media URI (digits, dates).
+func (c *citizen) media(uri string) {
+	c.r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	i, err := c.c.WaitMedia(ctx, uri, c.next)
+	require.NoError(c.r.t, err)
+	c.next = i + 1
+}
+
+func (c *citizen) key(keys string) {
+	c.r.t.Helper()
+	require.NoError(c.r.t, c.c.Key(context.Background(), keys))
+}
+
+// ask waits for a question and answers it.
+func (c *citizen) ask(id, keys string) {
+	c.r.t.Helper()
+	c.hear(id)
+	c.key(keys)
+}
+
+// hungUp waits until the IVR hangs up.
+func (c *citizen) hungUp() {
+	c.r.t.Helper()
+	select {
+	case <-c.c.Ended():
+	case <-time.After(40 * time.Second):
+		c.r.t.Fatalf("the IVR did not hang up (heard %v)", c.c.Heard())
+	}
+}
+
+// catalogue returns the catalogue prompts heard, in order.
+func (c *citizen) catalogue() []string {
+	var ids []string
+	for _, m := range c.c.Heard() {
+		if id, ok := strings.CutPrefix(m, "sound:"+ivr.PromptDir+"/"); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func TestBookSecondSlotOffered(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	first := r.slot(1, inRome(2026, 3, 4, 9, 0))
+	second := r.slot(2, inRome(2026, 3, 5, 11, 30))
+	nre := r.prescription(booking.PriorityD)
+
+	c := r.call("3471234567")
+	c.hear("benvenuto")
+	c.ask("menu_principale", "1")
+	c.ask("digita_nre", nre)
+	c.ask("digita_data_nascita", birthKeys)
+	c.hear("prestazione_richiesta", "primo_disponibile")
+	// Wednesday 4 March at 9: weekday, day, month, hour.
+	c.media("sound:digits/day-3")
+	c.media("number:4")
+	c.media("sound:digits/mon-2")
+	c.hear("alle_ore")
+	c.media("number:9")
+	// While the caller decides, the slot is held.
+	c.hear("presso")
+	require.Equal(t, 1, r.count("select count(*) from slots where id=$1 and hold_token is not null", first))
+	c.ask("scelta_appuntamento", "2")
+	c.hear("appuntamento_successivo")
+	c.ask("scelta_appuntamento", "1")
+	c.hear("prenotazione_confermata")
+	var number string
+	require.NoError(t, r.db.QueryRow(context.Background(), "select number from bookings where slot_id=$1 and status='booked'", second).Scan(&number))
+	c.media("digits:" + number)
+	c.hear("ripeto")
+	c.media("digits:" + number)
+	c.hear("sms_conferma", "arrivederci")
+	c.hungUp()
+
+	rec := r.waitRecord()
+	require.Equal(t, "self_booked", rec.Outcome)
+	require.True(t, rec.InHours)
+	require.Equal(t, number, *rec.Number)
+	require.Equal(t, []string{"menu:1", "nre", "birth_date", "slot:2", "slot:1"}, rec.Path)
+	// The slot passed over is free again, not held.
+	require.Equal(t, 0, r.count("select count(*) from slots where id=$1 and (hold_token is not null or booking_id is not null)", first))
+	require.Equal(t, 1, r.count("select count(*) from bookings where phone='+393471234567' and channel='ivr'"))
+}
+
+func TestBookingRefusals(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	r.slot(1, inRome(2026, 3, 4, 9, 0))
+	r.booked(r.slot(2, inRome(2026, 3, 4, 10, 0)))
+	used := r.lastPrescription() // booked above by an agent
+
+	c := r.call("0102345678") // a landline: no SMS promised
+	c.ask("menu_principale", "1")
+	// An NRE nobody prescribed.
+	c.ask("digita_nre", "9999999999")
+	c.ask("digita_data_nascita", birthKeys)
+	c.hear("ricetta_non_trovata")
+	// The right NRE with a wrong birth date.
+	c.ask("digita_nre", used)
+	c.ask("digita_data_nascita", "01011990")
+	c.hear("data_non_corrisponde")
+	// The right pair, but already used: back to the main menu.
+	c.ask("digita_nre", used)
+	c.ask("digita_data_nascita", birthKeys)
+	c.hear("ricetta_gia_usata", "menu_principale")
+	c.c.Hangup(context.Background())
+
+	rec := r.waitRecord()
+	require.Equal(t, "hung_up", rec.Outcome)
+	require.Equal(t, 1, r.count("select count(*) from bookings"), "nothing booked")
+	require.Equal(t, 0, r.count("select count(*) from slots where hold_token is not null"))
+}
+
+func TestHangUpMidBookingReleasesTheHold(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	slot := r.slot(1, inRome(2026, 3, 4, 9, 0))
+	nre := r.prescription(booking.PriorityB)
+
+	c := r.call("3471234567")
+	c.ask("menu_principale", "1")
+	c.ask("digita_nre", nre)
+	c.ask("digita_data_nascita", birthKeys)
+	c.hear("scelta_appuntamento")
+	require.Equal(t, 1, r.count("select count(*) from slots where id=$1 and hold_token is not null", slot))
+	require.NoError(t, c.c.Hangup(context.Background()))
+
+	rec := r.waitRecord()
+	require.Equal(t, "hung_up", rec.Outcome)
+	require.Equal(t, 0, r.count("select count(*) from slots where id=$1 and hold_token is not null", slot), "hold released")
+	require.Equal(t, 0, r.count("select count(*) from bookings"))
+}
+
+func TestInvalidKeysThreeTimesGoToTheOperatorThenRecall(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	c := r.call("3471234567")
+	c.ask("menu_principale", "9")
+	c.hear("scelta_non_valida")
+	c.ask("menu_principale", "8")
+	c.hear("scelta_non_valida", "menu_principale")
+	// The third try times out (nothing pressed).
+	c.hear("trasferimento_operatore")
+	// Nobody answers in the queue within its timeout: the call comes back
+	// and is offered a recall on the calling number.
+	c.hear("operatori_non_disponibili")
+	c.ask("offerta_richiamata", "1")
+	c.hear("richiamata_presto", "arrivederci")
+	c.hungUp()
+
+	rec := r.waitRecord()
+	require.Equal(t, "recall_requested", rec.Outcome)
+	require.NotNil(t, rec.Recall)
+	require.Equal(t, []string{"menu:tries", "operator:tries", "queue_exit:timeout", "offer:1"}, rec.Path)
+	require.Equal(t, 1, r.count("select count(*) from recall_requests where id=$1 and phone='+393471234567' and reason='wait'", *rec.Recall))
+}
+
+func TestTimeoutsCountAsTries(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	c := r.call("3471234567")
+	// Three silences are three failed tries: the operator.
+	c.hear("menu_principale", "nessuna_scelta", "menu_principale", "nessuna_scelta", "menu_principale")
+	c.hear("trasferimento_operatore")
+	require.Equal(t, []string{"benvenuto", "menu_principale", "nessuna_scelta", "menu_principale", "nessuna_scelta", "menu_principale", "trasferimento_operatore"},
+		c.catalogue()[:7])
+}
+
+func TestStarRepeatsTheQuestion(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	c := r.call("3471234567")
+	c.ask("menu_principale", "*")
+	c.ask("menu_principale", "*")
+	c.ask("menu_principale", "*")
+	// Three repeats are not three failures: the menu is still asked.
+	c.ask("menu_principale", "0")
+	c.hear("trasferimento_operatore")
+	require.NotContains(t, c.catalogue(), "scelta_non_valida")
+}
+
+func TestUrgentPrescriptionGoesToAnOperator(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	r.slot(1, inRome(2026, 3, 2, 15, 0))
+	nre := r.prescription(booking.PriorityU)
+	c := r.call("3471234567")
+	c.ask("menu_principale", "1")
+	c.ask("digita_nre", nre)
+	c.ask("digita_data_nascita", birthKeys)
+	c.hear("ricetta_urgente", "trasferimento_operatore")
+	c.hear("operatori_non_disponibili")
+	c.c.Hangup(context.Background())
+	rec := r.waitRecord()
+	require.Contains(t, rec.Path, "urgent")
+	require.Contains(t, rec.Path, "operator:urgent")
+	require.Equal(t, 0, r.count("select count(*) from bookings"))
+}
+
+func TestOperatorAnswersInTheQueue(t *testing.T) {
+	// The queue's members are Asterisk-wide: not in parallel with the
+	// tests that expect an empty queue.
+	r := newRig(t, monday10)
+	join := func(action string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := r.sim.Place(ctx, action+"-booking-a1", "sim-queue", "")
+		if err == nil {
+			c.Hangup(context.Background())
+		}
+	}
+	join("join")
+	t.Cleanup(func() { join("leave") })
+
+	c := r.call("3471234567")
+	c.ask("menu_principale", "0")
+	c.hear("trasferimento_operatore")
+	rec := r.waitRecord()
+	require.Equal(t, "transferred", rec.Outcome)
+	// The simulated agent answers after a second and the caller is
+	// bridged to them: the call stays up, out of the IVR.
+	time.Sleep(3 * time.Second)
+	select {
+	case <-c.c.Ended():
+		t.Fatal("the call ended instead of reaching the agent")
+	default:
+	}
+	require.NotContains(t, c.catalogue(), "operatori_non_disponibili")
+}
+
+func TestCancelReadsTheCancellationCode(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	slot := r.slot(1, inRome(2026, 3, 10, 9, 0))
+	b := r.booked(slot)
+
+	c := r.call("3471234567")
+	c.ask("menu_principale", "2")
+	// A mistyped number (wrong check digit) is refused before any lookup.
+	wrong := b.Number[:11] + fmt.Sprint((int(b.Number[11]-'0')+1)%10)
+	c.ask("digita_numero_prenotazione", wrong)
+	c.hear("numero_prenotazione_errato")
+	c.ask("digita_numero_prenotazione", b.Number)
+	c.ask("digita_data_nascita", birthKeys)
+	c.hear("la_prenotazione_riguarda")
+	c.ask("conferma_disdetta", "1")
+	c.hear("disdetta_confermata")
+	var code string
+	require.NoError(t, r.db.QueryRow(context.Background(), "select cancellation_code from bookings where number=$1 and status='cancelled'", b.Number).Scan(&code))
+	c.media("digits:" + code)
+	c.hear("ripeto", "arrivederci")
+	c.hungUp()
+
+	rec := r.waitRecord()
+	require.Equal(t, "self_cancelled", rec.Outcome)
+	require.Equal(t, 0, r.count("select count(*) from slots where id=$1 and booking_id is not null", slot), "slot freed")
+}
+
+func TestMoveIsAtomic(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	old := r.slot(1, inRome(2026, 3, 20, 9, 0))
+	b := r.booked(old)
+	earliest := r.slot(2, inRome(2026, 3, 3, 9, 0))
+	later := r.slot(2, inRome(2026, 3, 6, 9, 0))
+
+	c := r.call("3471234567")
+	c.ask("menu_principale", "3")
+	c.ask("digita_numero_prenotazione", b.Number)
+	c.ask("digita_data_nascita", birthKeys)
+	c.ask("conferma_spostamento", "1")
+	c.hear("primo_disponibile")
+	c.media("sound:digits/day-2") // Tuesday 3 March
+	c.ask("scelta_appuntamento", "1")
+	c.hear("spostamento_confermato")
+	c.hear("arrivederci")
+	c.hungUp()
+
+	rec := r.waitRecord()
+	require.Equal(t, "self_moved", rec.Outcome)
+	require.Equal(t, 1, r.count("select count(*) from bookings where number=$1 and status='moved'", b.Number))
+	require.Equal(t, 0, r.count("select count(*) from slots where id=$1 and booking_id is not null", old), "old slot freed")
+	require.Equal(t, 1, r.count("select count(*) from bookings where slot_id=$1 and status='booked' and number=$2", earliest, *rec.Number))
+	require.Equal(t, 0, r.count("select count(*) from slots where id=$1 and booking_id is not null", later))
+}
+
+func TestOutOfHoursRecallOnTheCallingNumber(t *testing.T) {
+	t.Parallel()
+	// Saturday 14:00: closed until Monday 08:00.
+	r := newRig(t, inRome(2026, 3, 7, 14, 0))
+	c := r.call("3471234567")
+	c.hear("benvenuto", "servizio_chiuso", "riapertura")
+	c.media("sound:digits/day-1")
+	c.ask("offerta_richiamata", "1")
+	c.hear("richiamata_da", "arrivederci")
+	c.hungUp()
+
+	rec := r.waitRecord()
+	require.Equal(t, "out_of_hours_recall", rec.Outcome)
+	require.False(t, rec.InHours)
+	var notBefore time.Time
+	require.NoError(t, r.db.QueryRow(context.Background(), "select not_before from recall_requests where id=$1 and phone='+393471234567' and reason='out_of_hours'", *rec.Recall).Scan(&notBefore))
+	require.True(t, notBefore.Equal(inRome(2026, 3, 9, 8, 0)), "recall from the next opening, got %s", notBefore)
+}
+
+func TestOutOfHoursRecallOnAKeyedNumber(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, inRome(2026, 3, 2, 19, 30)) // Monday evening
+	c := r.call("3471234567")
+	c.ask("offerta_richiamata", "2")
+	// A number too short is refused; then a good one, read back.
+	c.ask("digita_numero_richiamata", "12#")
+	c.hear("numero_non_valido")
+	c.ask("digita_numero_richiamata", "3331234567#")
+	c.hear("numero_digitato")
+	c.media("digits:3331234567")
+	c.ask("conferma_o_ridigita", "1")
+	c.hear("richiamata_da", "arrivederci")
+	c.hungUp()
+	rec := r.waitRecord()
+	require.Equal(t, 1, r.count("select count(*) from recall_requests where id=$1 and phone='+393331234567'", *rec.Recall))
+}
+
+func TestOutOfHoursWithCallerIDWithheld(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, inRome(2026, 3, 8, 11, 0)) // Sunday
+	c := r.call("anonymous")
+	c.hear("servizio_chiuso")
+	// Only "key another number" is offered; 1 is not valid.
+	c.ask("offerta_richiamata_altro_numero", "1")
+	c.hear("scelta_non_valida")
+	c.ask("offerta_richiamata_altro_numero", "2")
+	c.ask("digita_numero_richiamata", "0102345678#")
+	c.ask("conferma_o_ridigita", "1")
+	c.hear("richiamata_da")
+	c.hungUp()
+	require.NotContains(t, c.catalogue(), "offerta_richiamata")
+	rec := r.waitRecord()
+	require.Equal(t, 1, r.count("select count(*) from recall_requests where id=$1 and phone='+390102345678'", *rec.Recall))
+}
+
+func TestClockAcrossClosingAndAHoliday(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, inRome(2026, 3, 6, 17, 59)) // Friday, a minute before closing
+	c := r.call("3471234567")
+	c.hear("menu_principale")
+	c.c.Hangup(context.Background())
+	require.True(t, r.waitRecord().InHours)
+
+	r.clock.Set(inRome(2026, 3, 6, 18, 0))
+	c = r.call("3471234567")
+	c.hear("servizio_chiuso")
+	c.c.Hangup(context.Background())
+	require.False(t, r.waitRecord().InHours)
+
+	// Tuesday 8 December 2026, Immacolata: closed at 10:00, reopening
+	// Wednesday 9 at 8.
+	r.clock.Set(inRome(2026, 12, 8, 10, 0))
+	c = r.call("3471234567")
+	c.hear("servizio_chiuso", "riapertura")
+	c.media("sound:digits/day-3")
+	c.media("number:9")
+	c.media("sound:digits/mon-11")
+	c.c.Hangup(context.Background())
+	require.False(t, r.waitRecord().InHours)
+}
+
+func TestRecoveredCallIsGreetedAgain(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	c := r.call("3471234567")
+	c.hear("menu_principale")
+	// The controller stops with the call in Stasis (as when killed); the
+	// call waits in Asterisk and a new controller greets it again.
+	r.ctl.Stop()
+	r.controller()
+	c.hear("benvenuto", "menu_principale")
+	c.key("0")
+	c.hear("trasferimento_operatore")
+	rec := r.waitRecord()
+	require.Equal(t, "transferred", rec.Outcome)
+	require.Contains(t, rec.Path, "recovered")
+	require.Equal(t, 1, r.count("select count(*) from calls"), "the same call record")
+}
