@@ -159,6 +159,31 @@ func (c *Client) Stop() {
 	})
 }
 
+// Drain waits until no call is owned by this client or ctx ends, and
+// returns how many calls are still owned.
+func (c *Client) Drain(ctx context.Context) int {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		n := 0
+		for _, call := range c.calls {
+			if !call.outbound {
+				n++
+			}
+		}
+		c.mu.Unlock()
+		if n == 0 {
+			return 0
+		}
+		select {
+		case <-ctx.Done():
+			return n
+		case <-t.C:
+		}
+	}
+}
+
 // Connected reports whether the websocket is up.
 func (c *Client) Connected() bool {
 	c.mu.Lock()

@@ -21,6 +21,7 @@ type Config struct {
 	Redis    Redis    `yaml:"redis"`
 	ARI      ARI      `yaml:"ari"`
 	Booking  Booking  `yaml:"booking"`
+	IVR      IVR      `yaml:"ivr"`
 	Log      Log      `yaml:"log"`
 }
 
@@ -61,6 +62,35 @@ type Booking struct {
 	NREPrefix string `yaml:"nre_prefix"`
 }
 
+// IVR tunes the numero verde's call flow (SPEC §3).
+type IVR struct {
+	// MenuTimeout is how long a menu waits for a key.
+	MenuTimeout time.Duration `yaml:"menu_timeout"`
+	// InterDigit is how long a code entry waits between keys.
+	InterDigit time.Duration `yaml:"inter_digit"`
+	// MaxTries failed tries send the caller to an operator (in hours) or
+	// to the recall offer (out of hours).
+	MaxTries int   `yaml:"max_tries"`
+	Hours    Hours `yaml:"hours"`
+	// OperatorContext is the dialplan context of the operator queues
+	// (Asterisk's app_queue until centralino's own queue lands).
+	OperatorContext string `yaml:"operator_context"`
+	// QueueTimeout is the longest wait in that queue before the caller is
+	// offered a recall.
+	QueueTimeout time.Duration `yaml:"queue_timeout"`
+}
+
+// Hours is the service's opening schedule.
+type Hours struct {
+	TimeZone string `yaml:"time_zone"`
+	// Weekly maps a lower-case English weekday to "HH:MM-HH:MM" ranges; a
+	// missing day is closed.
+	Weekly map[string][]string `yaml:"weekly"`
+	// LocalHolidays close the service on top of the national holidays:
+	// "MM-DD" every year (the patron saint) or "YYYY-MM-DD" once.
+	LocalHolidays []string `yaml:"local_holidays"`
+}
+
 // Log selects the slog handler.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
@@ -82,7 +112,16 @@ func Default() Config {
 			RequestTimeout: 5 * time.Second,
 		},
 		Booking: Booking{HoldTTL: 3 * time.Minute, NREPrefix: "070A4"},
-		Log:     Log{Level: "info", Format: "text"},
+		IVR: IVR{
+			MenuTimeout: 6 * time.Second, InterDigit: 4 * time.Second, MaxTries: 3,
+			Hours: Hours{TimeZone: "Europe/Rome", Weekly: map[string][]string{
+				"monday": {"08:00-18:00"}, "tuesday": {"08:00-18:00"}, "wednesday": {"08:00-18:00"},
+				"thursday": {"08:00-18:00"}, "friday": {"08:00-18:00"}, "saturday": {"08:00-13:00"},
+			}, LocalHolidays: []string{}},
+			OperatorContext: "cup-operator",
+			QueueTimeout:    5 * time.Minute,
+		},
+		Log: Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -152,6 +191,11 @@ func (c Config) Validate() error {
 	check(c.ARI.RequestTimeout > 0, "ari.request_timeout must be positive")
 	check(c.Booking.HoldTTL >= 10*time.Second && c.Booking.HoldTTL <= time.Hour, "booking.hold_ttl %s must be between 10s and 1h", c.Booking.HoldTTL)
 	check(len(c.Booking.NREPrefix) == 5, "booking.nre_prefix %q must be 5 characters", c.Booking.NREPrefix)
+	check(c.IVR.MenuTimeout >= time.Second && c.IVR.MenuTimeout <= time.Minute, "ivr.menu_timeout %s must be between 1s and 1m", c.IVR.MenuTimeout)
+	check(c.IVR.InterDigit >= time.Second && c.IVR.InterDigit <= time.Minute, "ivr.inter_digit %s must be between 1s and 1m", c.IVR.InterDigit)
+	check(c.IVR.MaxTries >= 1 && c.IVR.MaxTries <= 10, "ivr.max_tries %d must be between 1 and 10", c.IVR.MaxTries)
+	check(c.IVR.OperatorContext != "", "ivr.operator_context is empty")
+	check(c.IVR.QueueTimeout >= 10*time.Second, "ivr.queue_timeout %s must be at least 10s", c.IVR.QueueTimeout)
 	_, levelErr := ParseLevel(c.Log.Level)
 	check(levelErr == nil, "log.level %q must be debug, info, warn or error", c.Log.Level)
 	check(c.Log.Format == "text" || c.Log.Format == "json", "log.format %q must be text or json", c.Log.Format)

@@ -1,6 +1,9 @@
 // Command centralino is the daemon: it loads the configuration, builds the
-// booking core, the HTTP API and the metrics endpoint, and runs them until
-// SIGTERM (drain, then exit) or SIGINT (stop now).
+// booking core, the numero verde's call flow on ARI, the HTTP API and the
+// metrics endpoint, and runs them until SIGTERM (drain: no new calls are
+// refused, live calls get up to the drain timeout, then the rest are left
+// in Asterisk for the next instance) or SIGINT (stop now: calls are left in
+// Asterisk and recovered by the next instance).
 package main
 
 import (
@@ -19,9 +22,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/centralino-cup/centralino/asterisk"
 	"github.com/centralino-cup/centralino/booking"
 	"github.com/centralino-cup/centralino/config"
+	"github.com/centralino-cup/centralino/ivr"
 	"github.com/centralino-cup/centralino/postgres"
+	"github.com/centralino-cup/centralino/recall"
 )
 
 func main() {
@@ -62,6 +68,31 @@ func run(cfg config.Config, log *slog.Logger) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	bookings := booking.NewService(db, booking.Options{HoldTTL: cfg.Booking.HoldTTL, Log: log})
+	hours, err := ivr.NewHours(ivr.HoursConfig(cfg.IVR.Hours))
+	if err != nil {
+		return fmt.Errorf("ivr.hours: %w", err)
+	}
+	flow := ivr.NewFlow(ivr.Config{MenuTimeout: cfg.IVR.MenuTimeout, InterDigit: cfg.IVR.InterDigit,
+		MaxTries: cfg.IVR.MaxTries, NREPrefix: cfg.Booking.NREPrefix}, ivr.Deps{
+		Slots: bookings, Holds: bookings, Bookings: bookings,
+		Recalls:  recall.NewService(db, nil, log),
+		Operator: ivr.AppQueue{Context: cfg.IVR.OperatorContext, Application: cfg.ARI.Application, Timeout: cfg.IVR.QueueTimeout},
+		Records:  ivr.NewRecords(db),
+		Hours:    hours,
+		Speaker:  asterisk.Italian{Loc: hours.Location(), PromptDir: ivr.PromptDir},
+		Log:      log,
+	})
+	calls := asterisk.New(asterisk.Config{URL: cfg.ARI.URL, WebsocketURL: cfg.ARI.WebsocketURL, User: cfg.ARI.User,
+		Password: cfg.ARI.Password, Application: cfg.ARI.Application, RequestTimeout: cfg.ARI.RequestTimeout},
+		ivr.Stasis{Flow: flow}, reg, log)
+	// Asterisk may start after us: the client keeps reconnecting in the
+	// background, and calls arriving meanwhile get the dialplan's fallback.
+	actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+	if err := calls.Start(actx); err != nil {
+		log.Warn("asterisk not reachable yet; retrying in the background", "err", err)
+	}
+	acancel()
+	defer calls.Stop()
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", bookings.Handler())
@@ -94,6 +125,12 @@ func run(cfg config.Config, log *slog.Logger) error {
 			<-term
 			scancel()
 		}()
+		// Calls first: they drain within the grace; what is left stays in
+		// Asterisk for the next instance to recover.
+		if n := calls.Drain(sctx); n > 0 {
+			log.Info("calls left for the next instance", "calls", n)
+		}
+		calls.Stop()
 		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 			return err
 		}
