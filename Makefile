@@ -17,7 +17,7 @@ export CENTRALINO_ARI_USER ?= centralino
 export CENTRALINO_ARI_PASSWORD ?= centralino
 
 .PHONY: all build setup run test test-unit vet asterisk-up asterisk-down \
-        prompts migrate seed bench-booking bench-ari clean
+        prompts migrate seed bench-booking bench-ari bench-ivr clean
 
 all: build
 
@@ -70,6 +70,13 @@ bench-booking: setup build
 # ARI benchmark: concurrent simulated calls on the real Asterisk sandbox.
 bench-ari: setup build asterisk-up
 	$(BIN)/callsim bench-ari
+
+# IVR figure: a citizen who keys without hesitation books through the real
+# Asterisk with the shipped prompts (last line: JSON).
+bench-ivr: setup build
+	$(BIN)/centralinoctl bench ivr -prepare
+	bash scripts/asterisk-sandbox.sh up
+	$(BIN)/centralinoctl bench ivr
 
 clean:
 	rm -rf $(BIN)

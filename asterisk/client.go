@@ -1,10 +1,8 @@
 package asterisk
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -239,10 +237,10 @@ func (c *Client) run(ctx context.Context) {
 		if !first {
 			c.m.reconnects.Inc()
 		}
-		if err := c.filterEvents(ctx); err != nil {
-			// Unfiltered still works, with more traffic.
-			c.log.Warn("setting the application's event filter", "err", err)
-		}
+		// No event filter (PUT /applications/{app}/eventFilter): with
+		// several applications connecting at once it left Asterisk 22's
+		// ARI hanging in the sandbox. The events are read here directly,
+		// so their volume costs decoding only.
 		c.mu.Lock()
 		c.ari = cl
 		c.mu.Unlock()
@@ -264,50 +262,6 @@ func (c *Client) run(ctx context.Context) {
 			c.log.Warn("disconnected from asterisk; reconnecting")
 		}
 	}
-}
-
-// handledEvents are the event types the adapter uses; Asterisk sends the
-// application only these (a Local channel alone sends dozens of variable
-// changes), which keeps bursts far below the library's buffer.
-var handledEvents = []string{"StasisStart", "StasisEnd", "ChannelDestroyed", "ChannelHangupRequest",
-	"ChannelStateChange", "ChannelDtmfReceived", "PlaybackStarted", "PlaybackFinished", "Dial", "ChannelUserevent"}
-
-// filterEvents sets the application's event filter (ARI's
-// PUT /applications/{app}/eventFilter, which the library does not wrap).
-func (c *Client) filterEvents(ctx context.Context) error {
-	type kind struct {
-		Type string `json:"type"`
-	}
-	var f struct {
-		Allowed []kind `json:"allowed"`
-	}
-	for _, t := range handledEvents {
-		f.Allowed = append(f.Allowed, kind{t})
-	}
-	body, err := json.Marshal(f)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut,
-		c.cfg.URL+"/applications/"+url.PathEscape(c.cfg.Application)+"/eventFilter", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.SetBasicAuth(c.cfg.User, c.cfg.Password)
-	req.Header.Set("Content-Type", "application/json")
-	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
-	c.observe("event_filter", start)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("ari answered %s", resp.Status)
-	}
-	return nil
 }
 
 // connect probes ARI over HTTP first (so a dead Asterisk costs one quick

@@ -57,7 +57,11 @@ func (s *session) ask(ctx context.Context, question []string, spec GatherSpec, o
 		case ok(keys):
 			return keys, nil
 		default:
-			s.lead = prompts("scelta_non_valida")
+			// ok may have said why (an invalid number); otherwise the
+			// generic message.
+			if s.lead == nil {
+				s.lead = prompts("scelta_non_valida")
+			}
 		}
 		failed++
 		if failed >= s.f.cfg.MaxTries {

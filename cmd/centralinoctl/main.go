@@ -5,6 +5,7 @@
 //	centralinoctl [-config FILE] seed [-scale small|medium|liguria] [-days N] [-seed N] [-reset]
 //	centralinoctl [-config FILE] prompts [-out DIR] [-studio DIR] [-names=true]
 //	centralinoctl [-config FILE] bench booking [-scale liguria] [-clients 64] [-duration 20s] [-lookups 2000]
+//	centralinoctl [-config FILE] bench ivr [-prepare] [-db centralino_bench_ivr]
 package main
 
 import (
@@ -22,7 +23,9 @@ import (
 	"github.com/centralino-cup/centralino/booking/bench"
 	"github.com/centralino-cup/centralino/booking/seed"
 	"github.com/centralino-cup/centralino/config"
+	"github.com/centralino-cup/centralino/asterisk"
 	"github.com/centralino-cup/centralino/ivr"
+	ivrbench "github.com/centralino-cup/centralino/ivr/bench"
 	"github.com/centralino-cup/centralino/postgres"
 )
 
@@ -31,7 +34,8 @@ commands:
   migrate                 apply the schema migrations
   seed [flags]            build a realistic region (see seed -h)
   prompts [flags]         render the Italian prompts to 8 kHz WAV (see prompts -h)
-  bench booking [flags]   benchmark the booking core (see bench booking -h)`
+  bench booking [flags]   benchmark the booking core (see bench booking -h)
+  bench ivr [flags]       time a citizen booking through the IVR on the sandbox (see bench ivr -h)`
 
 func main() {
 	path := flag.String("config", "", "YAML configuration file (empty: built-in defaults)")
@@ -74,10 +78,16 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, args []string
 	case "prompts":
 		return runPrompts(ctx, cfg.Database.URL, log, args[1:])
 	case "bench":
-		if len(args) < 2 || args[1] != "booking" {
+		if len(args) < 2 {
 			return errUsage
 		}
-		return runBenchBooking(ctx, cfg, log, args[2:])
+		switch args[1] {
+		case "booking":
+			return runBenchBooking(ctx, cfg, log, args[2:])
+		case "ivr":
+			return runBenchIVR(ctx, cfg, log, args[2:])
+		}
+		return errUsage
 	}
 	return errUsage
 }
@@ -216,4 +226,34 @@ func runBenchBooking(ctx context.Context, cfg config.Config, log *slog.Logger, a
 		return err
 	}
 	return res.Print(os.Stdout)
+}
+
+func runBenchIVR(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("bench ivr", flag.ContinueOnError)
+	prepare := fs.Bool("prepare", false, "seed the bench database and render its service and site names, then stop (the sandbox loads them at its next start or reload)")
+	dbName := fs.String("db", "centralino_bench_ivr", "scratch database (created when absent)")
+	out := fs.String("out", "deploy/sounds/generated/it/centralino", "directory of the rendered prompts")
+	studio := fs.String("studio", "deploy/sounds/studio", "studio recordings that replace generated prompts")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	url, err := postgres.EnsureDatabase(ctx, cfg.Database.URL, *dbName)
+	if err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, url, 8)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db, log); err != nil {
+		return err
+	}
+	if *prepare {
+		return ivrbench.Prepare(ctx, db, *out, *studio, log)
+	}
+	ari := asterisk.Config{URL: cfg.ARI.URL, WebsocketURL: cfg.ARI.WebsocketURL, User: cfg.ARI.User,
+		Password: cfg.ARI.Password, RequestTimeout: cfg.ARI.RequestTimeout}
+	_, err = ivrbench.Run(ctx, db, ari, log.With("bench", "ivr"), os.Stdout)
+	return err
 }
