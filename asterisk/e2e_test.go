@@ -305,7 +305,7 @@ func TestRecoverAfterControllerRestart(t *testing.T) {
 }
 
 func TestAsteriskRestartUnderController(t *testing.T) {
-	asteristest.LockCentralino(t) // nobody else may use Asterisk meanwhile
+	asteristest.Exclusive(t) // nobody else may use Asterisk meanwhile
 	answered := make(chan struct{}, 4)
 	ivr, place := pair(t, handler{handle: func(ctx context.Context, c *asterisk.Call) {
 		if c.Answer(ctx) == nil {

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,8 +25,12 @@ import (
 
 // Config returns the sandbox's ARI config for an application name, or
 // skips/fails the test when ARI does not answer.
+//
+// The test holds the sandbox shared until it ends: a test that restarts
+// Asterisk takes it exclusively (Exclusive), across test processes.
 func Config(t testing.TB, app string) asterisk.Config {
 	t.Helper()
+	share(t)
 	cfg := asterisk.Config{
 		URL:            env("CENTRALINO_ARI_URL", "http://127.0.0.1:8088/ari"),
 		User:           env("CENTRALINO_ARI_USER", "centralino"),
@@ -84,6 +89,52 @@ func LockCentralino(t testing.TB) {
 	t.Cleanup(func() {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
+	})
+}
+
+var (
+	holdersMu sync.Mutex
+	holders   = map[testing.TB]bool{} // tests holding the sandbox lock
+)
+
+// share takes the sandbox lock shared, once per test.
+func share(t testing.TB) {
+	t.Helper()
+	holdersMu.Lock()
+	held := holders[t]
+	holders[t] = true
+	holdersMu.Unlock()
+	if !held {
+		lockSandbox(t, syscall.LOCK_SH)
+	}
+}
+
+// Exclusive makes the test the only user of the sandbox, in every test
+// process, until it ends: for tests that restart Asterisk. Call it before
+// Config.
+func Exclusive(t testing.TB) {
+	t.Helper()
+	holdersMu.Lock()
+	holders[t] = true
+	holdersMu.Unlock()
+	lockSandbox(t, syscall.LOCK_EX)
+}
+
+func lockSandbox(t testing.TB, how int) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "centralino-sandbox.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+		holdersMu.Lock()
+		delete(holders, t)
+		holdersMu.Unlock()
 	})
 }
 
