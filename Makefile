@@ -36,7 +36,7 @@ run: setup build asterisk-up
 # Every test. Asterisk tests are required here: they fail instead of skipping
 # when the sandbox is not reachable.
 test: setup asterisk-up vet
-	CENTRALINO_REQUIRE_ASTERISK=1 $(GO) test -count=1 -timeout 40m -p 2 $(PKGS)
+	CENTRALINO_REQUIRE_ASTERISK=1 $(GO) test -count=1 -timeout 40m -p 2 -parallel 8 $(PKGS)
 
 # Unit tests only (no real service needed beyond what each test skips).
 test-unit:
