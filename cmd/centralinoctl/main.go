@@ -19,11 +19,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/centralino-cup/centralino/asterisk"
 	"github.com/centralino-cup/centralino/booking"
 	"github.com/centralino-cup/centralino/booking/bench"
 	"github.com/centralino-cup/centralino/booking/seed"
 	"github.com/centralino-cup/centralino/config"
-	"github.com/centralino-cup/centralino/asterisk"
 	"github.com/centralino-cup/centralino/ivr"
 	ivrbench "github.com/centralino-cup/centralino/ivr/bench"
 	"github.com/centralino-cup/centralino/postgres"
