@@ -1,0 +1,109 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Service applies SPEC §4's agent rules on the shared store.
+type Service struct {
+	store  *Store
+	now    func() time.Time
+	wrapUp time.Duration
+	log    *slog.Logger
+}
+
+// Options tune the service.
+type Options struct {
+	// WrapUp is the pause after each call before the agent is offered the
+	// next (default 10 s).
+	WrapUp time.Duration
+	// Clock gives now (default time.Now).
+	Clock func() time.Time
+	Log   *slog.Logger
+}
+
+// NewService builds the agent rules over a store.
+func NewService(store *Store, o Options) *Service {
+	if o.WrapUp == 0 {
+		o.WrapUp = 10 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	return &Service{store: store, now: o.Clock, wrapUp: o.WrapUp, log: o.Log.With("component", "queue")}
+}
+
+// Login registers an agent on a SIP endpoint with the queues (skills) it
+// serves; the agent starts paused ("login") until Ready.
+func (s *Service) Login(ctx context.Context, agentID, endpoint string, queues []string) error {
+	if agentID == "" || strings.Contains(agentID, ":") {
+		return fmt.Errorf("%w: agent id %q", ErrInvalid, agentID)
+	}
+	if !strings.HasPrefix(endpoint, "PJSIP/") && !strings.HasPrefix(endpoint, "Local/") {
+		return fmt.Errorf("%w: endpoint %q is not PJSIP/... or Local/...", ErrInvalid, endpoint)
+	}
+	if len(queues) == 0 {
+		return fmt.Errorf("%w: an agent serves at least one queue", ErrInvalid)
+	}
+	for _, q := range queues {
+		if q == "" || strings.ContainsAny(q, ",:") {
+			return fmt.Errorf("%w: queue name %q", ErrInvalid, q)
+		}
+	}
+	_, err := s.store.SetAgent(ctx, Transition{AgentID: agentID, To: Paused, From: []AgentState{LoggedOut},
+		Endpoint: endpoint, Queues: queues, Reason: "login"}, s.now())
+	return err
+}
+
+// Ready offers the agent calls.
+func (s *Service) Ready(ctx context.Context, agentID string) error {
+	_, err := s.store.SetAgent(ctx, Transition{AgentID: agentID, To: Ready, From: []AgentState{Paused, WrapUp, Ready}}, s.now())
+	return err
+}
+
+// Pause stops offering the agent calls, with a reason.
+func (s *Service) Pause(ctx context.Context, agentID, reason string) error {
+	if strings.TrimSpace(reason) == "" {
+		return fmt.Errorf("%w: a pause needs a reason", ErrInvalid)
+	}
+	_, err := s.store.SetAgent(ctx, Transition{AgentID: agentID, To: Paused, From: []AgentState{Ready, WrapUp, Paused}, Reason: reason}, s.now())
+	return err
+}
+
+// Logout ends the agent's session; not while on a call.
+func (s *Service) Logout(ctx context.Context, agentID string) error {
+	_, err := s.store.SetAgent(ctx, Transition{AgentID: agentID, To: LoggedOut, From: []AgentState{Ready, WrapUp, Paused}}, s.now())
+	return err
+}
+
+// NoAnswer: the agent did not answer in time (or the phone was busy or
+// unregistered). The agent is paused, not retried in a loop, and the
+// caller goes back to its place at the head of the queue.
+func (s *Service) NoAnswer(ctx context.Context, a Assignment, reason string) error {
+	if _, err := s.store.SetAgent(ctx, Transition{AgentID: a.AgentID, To: Paused, From: []AgentState{Ringing}, Reason: reason}, s.now()); err != nil {
+		return err
+	}
+	return s.store.Requeue(ctx, a.CallID)
+}
+
+// Connected: the agent answered; the caller leaves the queue. It returns
+// how long the caller waited since first entering.
+func (s *Service) Connected(ctx context.Context, a Assignment) (time.Duration, error) {
+	now := s.now()
+	if _, err := s.store.SetAgent(ctx, Transition{AgentID: a.AgentID, To: Busy, From: []AgentState{Ringing}, CallID: a.CallID}, now); err != nil {
+		return 0, err
+	}
+	return s.store.Leave(ctx, a.CallID, now)
+}
+
+// CallEnded puts the agent in wrap-up; the agent is offered calls again
+// when it ends (or earlier with Ready).
+func (s *Service) CallEnded(ctx context.Context, agentID string) error {
+	now := s.now()
+	_, err := s.store.SetAgent(ctx, Transition{AgentID: agentID, To: WrapUp, From: []AgentState{Busy}, Until: now.Add(s.wrapUp)}, now)
+	return err
+}

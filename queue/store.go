@@ -1,0 +1,275 @@
+package queue
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Store keeps queues and agents in Redis, shared by every controller
+// instance. Every change that touches more than one key is one Lua script,
+// so two instances never see half of it.
+//
+// Keys (prefix p):
+//
+//	p:waiting:<queue>   zset of call ids, score = rank(priority, entered)
+//	p:call:<id>         hash: queue, priority, entered_ms, caller, recall, owner, state
+//	p:ready:<queue>     zset of ready agent ids, score = idle since (ms)
+//	p:agent:<id>        hash: endpoint, state, reason, since_ms, queues, call
+//	p:agents            set of known agent ids
+type Store struct {
+	rdb    *redis.Client
+	prefix string
+}
+
+// NewStore uses rdb with keys under prefix ("centralino").
+func NewStore(rdb *redis.Client, prefix string) *Store {
+	return &Store{rdb: rdb, prefix: prefix}
+}
+
+var (
+	//go:embed lua/enqueue.lua
+	luaEnqueue string
+	//go:embed lua/assign.lua
+	luaAssign string
+	//go:embed lua/agent_state.lua
+	luaAgentState string
+	//go:embed lua/leave.lua
+	luaLeave string
+	//go:embed lua/requeue.lua
+	luaRequeue string
+
+	scriptEnqueue    = redis.NewScript(luaEnqueue)
+	scriptAssign     = redis.NewScript(luaAssign)
+	scriptAgentState = redis.NewScript(luaAgentState)
+	scriptLeave      = redis.NewScript(luaLeave)
+	scriptRequeue    = redis.NewScript(luaRequeue)
+)
+
+// rank orders a queue: a higher priority first, then who entered first.
+// Priorities are 0..9; milliseconds since 1970 need 41 bits, so the score
+// stays exact in a float64.
+func rank(priority int, entered time.Time) float64 {
+	return float64(9-priority)*1e13 + float64(entered.UnixMilli())
+}
+
+// Waiting is a caller in a queue.
+type Waiting struct {
+	CallID   string
+	Queue    string
+	Priority int
+	// Entered is when the caller first entered the queue; a returning
+	// recall keeps its original time.
+	Entered time.Time
+	Caller  string
+	Recall  bool
+	// Owner is the controller instance that holds the call's channel.
+	Owner string
+}
+
+func (s *Store) key(parts ...string) string {
+	k := s.prefix
+	for _, p := range parts {
+		k += ":" + p
+	}
+	return k
+}
+
+// Enqueue puts a caller in its queue; a call already waiting keeps its
+// place (idempotent).
+func (s *Store) Enqueue(ctx context.Context, w Waiting) error {
+	if w.CallID == "" || w.Queue == "" || w.Priority < 0 || w.Priority > 9 || w.Entered.IsZero() {
+		return fmt.Errorf("%w: call id, queue, priority 0..9 and entered time are required", ErrInvalid)
+	}
+	recall := "0"
+	if w.Recall {
+		recall = "1"
+	}
+	err := scriptEnqueue.Run(ctx, s.rdb, []string{s.key("waiting", w.Queue), s.key("call", w.CallID)},
+		w.CallID, rank(w.Priority, w.Entered), w.Queue, w.Priority, w.Entered.UnixMilli(), w.Caller, recall, w.Owner).Err()
+	if err != nil {
+		return fmt.Errorf("enqueueing: %w", err)
+	}
+	return nil
+}
+
+// Position is the caller's 1-based place in its queue, 0 when not waiting.
+func (s *Store) Position(ctx context.Context, queue, callID string) (int, error) {
+	r, err := s.rdb.ZRank(ctx, s.key("waiting", queue), callID).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading position: %w", err)
+	}
+	return int(r) + 1, nil
+}
+
+// Waiting lists a queue in order.
+func (s *Store) Waiting(ctx context.Context, queue string) ([]string, error) {
+	ids, err := s.rdb.ZRange(ctx, s.key("waiting", queue), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("listing queue: %w", err)
+	}
+	return ids, nil
+}
+
+// Leave removes a caller (answered elsewhere, abandoned, recall accepted)
+// and returns how long they waited since first entering.
+func (s *Store) Leave(ctx context.Context, callID string, now time.Time) (time.Duration, error) {
+	v, err := scriptLeave.Run(ctx, s.rdb, []string{s.key("call", callID)}, s.prefix, callID).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, ErrNotWaiting
+	}
+	if err != nil {
+		return 0, fmt.Errorf("leaving queue: %w", err)
+	}
+	return now.Sub(time.UnixMilli(v)), nil
+}
+
+// Requeue puts a caller whose agent did not answer back in its queue with
+// its original rank: it is served before anyone who entered later.
+func (s *Store) Requeue(ctx context.Context, callID string) error {
+	err := scriptRequeue.Run(ctx, s.rdb, []string{s.key("call", callID)}, s.prefix, callID).Err()
+	if errors.Is(err, redis.Nil) {
+		return ErrNotWaiting
+	}
+	if err != nil {
+		return fmt.Errorf("requeueing: %w", err)
+	}
+	return nil
+}
+
+// Assignment pairs the head of a queue with the agent who has been idle
+// longest.
+type Assignment struct {
+	CallID   string
+	AgentID  string
+	Endpoint string
+}
+
+// Assign takes the head caller of queue and the longest-idle ready agent
+// with that skill, marks both "ringing", and returns them; ok=false when
+// either is missing. An agent in wrap-up whose wrap-up has ended counts as
+// ready.
+func (s *Store) Assign(ctx context.Context, queue string, now time.Time) (Assignment, bool, error) {
+	v, err := scriptAssign.Run(ctx, s.rdb, []string{s.key("waiting", queue), s.key("ready", queue)},
+		s.prefix, now.UnixMilli()).StringSlice()
+	if errors.Is(err, redis.Nil) {
+		return Assignment{}, false, nil
+	}
+	if err != nil {
+		return Assignment{}, false, fmt.Errorf("assigning: %w", err)
+	}
+	if len(v) != 3 {
+		return Assignment{}, false, fmt.Errorf("assigning: unexpected reply %v", v)
+	}
+	return Assignment{CallID: v[0], AgentID: v[1], Endpoint: v[2]}, true, nil
+}
+
+// AgentState is an agent's state (SPEC §4).
+type AgentState string
+
+// Agent states.
+const (
+	LoggedOut AgentState = "logged_out"
+	Ready     AgentState = "ready"
+	Paused    AgentState = "paused"
+	Ringing   AgentState = "ringing"
+	Busy      AgentState = "busy"
+	WrapUp    AgentState = "wrap_up"
+)
+
+// Agent is an agent as stored.
+type Agent struct {
+	ID       string
+	Endpoint string
+	State    AgentState
+	Reason   string
+	Since    time.Time
+	Queues   []string
+	CallID   string
+}
+
+// Transition is an agent state change, checked atomically against the
+// current state.
+type Transition struct {
+	AgentID string
+	To      AgentState
+	// From lists the states the change is allowed from.
+	From []AgentState
+	// Endpoint and Queues are set at login.
+	Endpoint string
+	Queues   []string
+	Reason   string
+	CallID   string
+	// Until is when a wrap-up ends.
+	Until time.Time
+}
+
+// SetAgent applies t at now and returns the state before it.
+func (s *Store) SetAgent(ctx context.Context, t Transition, now time.Time) (AgentState, error) {
+	from := ""
+	for _, f := range t.From {
+		from += string(f) + ","
+	}
+	queues := ""
+	for i, q := range t.Queues {
+		if i > 0 {
+			queues += ","
+		}
+		queues += q
+	}
+	until := int64(0)
+	if !t.Until.IsZero() {
+		until = t.Until.UnixMilli()
+	}
+	v, err := scriptAgentState.Run(ctx, s.rdb, []string{s.key("agent", t.AgentID), s.key("agents")},
+		s.prefix, t.AgentID, string(t.To), from, t.Endpoint, queues, t.Reason, t.CallID, now.UnixMilli(), until).Result()
+	if err != nil {
+		var rerr redis.Error
+		if errors.As(err, &rerr) && len(rerr.Error()) > 0 {
+			return "", fmt.Errorf("%w: %s", ErrTransition, rerr.Error())
+		}
+		return "", fmt.Errorf("changing agent state: %w", err)
+	}
+	prev, _ := v.(string)
+	return AgentState(prev), nil
+}
+
+// Agent reads one agent.
+func (s *Store) Agent(ctx context.Context, id string) (Agent, error) {
+	m, err := s.rdb.HGetAll(ctx, s.key("agent", id)).Result()
+	if err != nil {
+		return Agent{}, fmt.Errorf("reading agent: %w", err)
+	}
+	if len(m) == 0 {
+		return Agent{}, ErrUnknownAgent
+	}
+	since, _ := strconv.ParseInt(m["since_ms"], 10, 64)
+	a := Agent{ID: id, Endpoint: m["endpoint"], State: AgentState(m["state"]), Reason: m["reason"],
+		Since: time.UnixMilli(since), CallID: m["call"]}
+	if m["queues"] != "" {
+		a.Queues = splitComma(m["queues"])
+	}
+	return a, nil
+}
+
+func splitComma(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}

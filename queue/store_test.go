@@ -1,0 +1,235 @@
+package queue_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/centralino-cup/centralino/queue"
+)
+
+// newStore connects to the development Redis with a prefix of its own,
+// whose keys are deleted after the test.
+func newStore(t *testing.T) (*queue.Store, *redis.Client, string) {
+	t.Helper()
+	url := os.Getenv("CENTRALINO_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opts, err := redis.ParseURL(url)
+	require.NoError(t, err)
+	rdb := redis.NewClient(opts)
+	ctx := context.Background()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		t.Fatalf("Redis not reachable at %s (run `make setup`): %v", url, err)
+	}
+	prefix := "test:" + uuid.NewString()[:8]
+	t.Cleanup(func() {
+		keys, _ := rdb.Keys(ctx, prefix+":*").Result()
+		if len(keys) > 0 {
+			rdb.Del(ctx, keys...)
+		}
+		rdb.Close()
+	})
+	return queue.NewStore(rdb, prefix), rdb, prefix
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestOrderPriorityThenFirstEntry(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	add := func(id string, prio int, entered time.Time, recall bool) {
+		require.NoError(t, s.Enqueue(ctx, queue.Waiting{CallID: id, Queue: "booking", Priority: prio, Entered: entered, Recall: recall}))
+	}
+	add("late", 0, t0.Add(3*time.Minute), false)
+	add("early", 0, t0.Add(1*time.Minute), false)
+	add("urgent", 5, t0.Add(4*time.Minute), false)
+	// A recall returning now keeps the time it first entered.
+	add("recall", 0, t0, true)
+	// Enqueueing again changes nothing.
+	add("early", 0, t0.Add(10*time.Minute), false)
+	ids, err := s.Waiting(ctx, "booking")
+	require.NoError(t, err)
+	require.Equal(t, []string{"urgent", "recall", "early", "late"}, ids)
+	pos, err := s.Position(ctx, "booking", "early")
+	require.NoError(t, err)
+	require.Equal(t, 3, pos)
+	pos, err = s.Position(ctx, "booking", "nobody")
+	require.NoError(t, err)
+	require.Zero(t, pos)
+
+	waited, err := s.Leave(ctx, "recall", t0.Add(5*time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, 5*time.Minute, waited)
+	_, err = s.Leave(ctx, "recall", t0)
+	require.ErrorIs(t, err, queue.ErrNotWaiting)
+	require.ErrorIs(t, s.Enqueue(ctx, queue.Waiting{CallID: "x", Queue: "booking", Priority: 12, Entered: t0}), queue.ErrInvalid)
+}
+
+func TestLongestIdleAgentWinsAndNoAnswerRequeues(t *testing.T) {
+	s, _, _ := newStore(t)
+	c := &clock{t: t0}
+	svc := queue.NewService(s, queue.Options{Clock: c.Now, Log: quiet()})
+	ctx := context.Background()
+	for _, a := range []string{"anna", "bruno", "carla"} {
+		require.NoError(t, svc.Login(ctx, a, "Local/a1@sim-agents/n", []string{"booking"}))
+	}
+	// Idle since: bruno first, then carla, then anna.
+	require.NoError(t, svc.Ready(ctx, "bruno"))
+	c.Advance(time.Second)
+	require.NoError(t, svc.Ready(ctx, "carla"))
+	c.Advance(time.Second)
+	require.NoError(t, svc.Ready(ctx, "anna"))
+
+	// Nobody waiting: no assignment.
+	_, ok, err := s.Assign(ctx, "booking", c.Now())
+	require.NoError(t, err)
+	require.False(t, ok)
+
+	require.NoError(t, s.Enqueue(ctx, queue.Waiting{CallID: "c1", Queue: "booking", Entered: c.Now()}))
+	c.Advance(time.Second)
+	require.NoError(t, s.Enqueue(ctx, queue.Waiting{CallID: "c2", Queue: "booking", Entered: c.Now()}))
+	a, ok, err := s.Assign(ctx, "booking", c.Now())
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, queue.Assignment{CallID: "c1", AgentID: "bruno", Endpoint: "Local/a1@sim-agents/n"}, a)
+
+	// Bruno does not answer: paused, and c1 is back ahead of c2.
+	require.NoError(t, svc.NoAnswer(ctx, a, "no_answer"))
+	ag, err := s.Agent(ctx, "bruno")
+	require.NoError(t, err)
+	require.Equal(t, queue.Paused, ag.State)
+	require.Equal(t, "no_answer", ag.Reason)
+	ids, _ := s.Waiting(ctx, "booking")
+	require.Equal(t, []string{"c1", "c2"}, ids)
+
+	a, ok, err = s.Assign(ctx, "booking", c.Now())
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "c1", a.CallID)
+	require.Equal(t, "carla", a.AgentID, "the longest idle of those still ready")
+	waited, err := svc.Connected(ctx, a)
+	require.NoError(t, err)
+	require.Equal(t, time.Second, waited)
+	ag, _ = s.Agent(ctx, "carla")
+	require.Equal(t, queue.Busy, ag.State)
+	require.Equal(t, "c1", ag.CallID)
+}
+
+func TestPauseAndWrapUp(t *testing.T) {
+	s, _, _ := newStore(t)
+	c := &clock{t: t0}
+	svc := queue.NewService(s, queue.Options{Clock: c.Now, WrapUp: 10 * time.Second, Log: quiet()})
+	ctx := context.Background()
+	require.NoError(t, svc.Login(ctx, "anna", "PJSIP/anna", []string{"booking", "cancellation"}))
+	// Logged in but paused: no call for her.
+	require.NoError(t, s.Enqueue(ctx, queue.Waiting{CallID: "c1", Queue: "booking", Entered: c.Now()}))
+	_, ok, err := s.Assign(ctx, "booking", c.Now())
+	require.NoError(t, err)
+	require.False(t, ok)
+
+	require.NoError(t, svc.Ready(ctx, "anna"))
+	a, ok, err := s.Assign(ctx, "booking", c.Now())
+	require.NoError(t, err)
+	require.True(t, ok)
+	// Ringing: not offered in her other queue meanwhile.
+	require.NoError(t, s.Enqueue(ctx, queue.Waiting{CallID: "c2", Queue: "cancellation", Entered: c.Now()}))
+	_, ok, _ = s.Assign(ctx, "cancellation", c.Now())
+	require.False(t, ok)
+	_, err = svc.Connected(ctx, a)
+	require.NoError(t, err)
+	// On a call she cannot log out or pause.
+	require.ErrorIs(t, svc.Logout(ctx, "anna"), queue.ErrTransition)
+	require.ErrorIs(t, svc.Pause(ctx, "anna", "coffee"), queue.ErrTransition)
+	require.NoError(t, svc.CallEnded(ctx, "anna"))
+	// In wrap-up for 10 s.
+	c.Advance(9 * time.Second)
+	_, ok, _ = s.Assign(ctx, "cancellation", c.Now())
+	require.False(t, ok)
+	c.Advance(time.Second)
+	a, ok, err = s.Assign(ctx, "cancellation", c.Now())
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "c2", a.CallID)
+
+	// A pause needs a reason; a bad endpoint is refused and changes nothing.
+	require.ErrorIs(t, svc.Pause(ctx, "anna", " "), queue.ErrInvalid)
+	require.ErrorIs(t, svc.Login(ctx, "bruno", "SIP/bruno", []string{"booking"}), queue.ErrInvalid)
+	_, err = s.Agent(ctx, "bruno")
+	require.ErrorIs(t, err, queue.ErrUnknownAgent)
+}
+
+// Two controller instances share one queue: racing assigners never hand
+// one caller to two agents or one agent two callers.
+func TestTwoInstancesAssignEachCallOnce(t *testing.T) {
+	s1, rdb, prefix := newStore(t)
+	s2 := queue.NewStore(rdb, prefix)
+	ctx := context.Background()
+	svc := queue.NewService(s1, queue.Options{Log: quiet()})
+	const agents, calls = 20, 50
+	for i := range agents {
+		id := "agent" + string(rune('a'+i))
+		require.NoError(t, svc.Login(ctx, id, "PJSIP/"+id, []string{"booking"}))
+		require.NoError(t, svc.Ready(ctx, id))
+	}
+	for i := range calls {
+		require.NoError(t, s1.Enqueue(ctx, queue.Waiting{CallID: uuid.NewString(), Queue: "booking", Entered: t0.Add(time.Duration(i) * time.Second)}))
+	}
+	var mu sync.Mutex
+	byCall, byAgent := map[string]int{}, map[string]int{}
+	var wg sync.WaitGroup
+	for i := range 16 {
+		s := s1
+		if i%2 == 1 {
+			s = s2
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				a, ok, err := s.Assign(ctx, "booking", time.Now())
+				if err != nil || !ok {
+					return
+				}
+				mu.Lock()
+				byCall[a.CallID]++
+				byAgent[a.AgentID]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	require.Len(t, byCall, agents, "as many calls assigned as agents were ready")
+	for id, n := range byCall {
+		require.Equal(t, 1, n, id)
+	}
+	for id, n := range byAgent {
+		require.Equal(t, 1, n, id)
+	}
+	left, _ := s2.Waiting(ctx, "booking")
+	require.Len(t, left, calls-agents)
+}
