@@ -42,6 +42,9 @@ func (c ariCall) Gather(ctx context.Context, media []string, spec GatherSpec) (s
 	return c.Call.Gather(ctx, media, asterisk.GatherSpec(spec))
 }
 
+// ARI is the channel, for the queue that bridges it to an agent.
+func (c ariCall) ARI() *asterisk.Call { return c.Call }
+
 var (
 	_ Call         = ariCall{}
 	_ transferable = ariCall{}

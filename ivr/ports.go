@@ -96,6 +96,9 @@ type Ticket struct {
 type Handoff struct {
 	Outcome  Outcome
 	RecallID int64
+	// Agent answered (AgentAnswered) after Waited in the queue.
+	Agent  string
+	Waited time.Duration
 }
 
 var (

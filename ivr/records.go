@@ -124,6 +124,8 @@ type CallEnd struct {
 	Outcome       Outcome
 	BookingNumber string
 	RecallID      int64
+	// Agent who answered, if any.
+	Agent string
 }
 
 // End closes the record; only the first End of a call counts, except
@@ -137,8 +139,12 @@ func (r *Records) End(ctx context.Context, id uuid.UUID, e CallEnd, now time.Tim
 	if e.RecallID != 0 {
 		recallID = &e.RecallID
 	}
+	var agent *string
+	if e.Agent != "" {
+		agent = &e.Agent
+	}
 	if _, err := r.db.Exec(ctx, qCallEnd, pgx.NamedArgs{"id": id, "now": now, "outcome": string(e.Outcome),
-		"booking_number": number, "recall_id": recallID}); err != nil {
+		"booking_number": number, "recall_id": recallID, "agent": agent}); err != nil {
 		return fmt.Errorf("ending call record: %w", err)
 	}
 	return nil

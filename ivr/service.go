@@ -84,6 +84,7 @@ type callState struct {
 	outcome Outcome
 	number  string // booking number to record
 	recall  int64
+	agent   string
 	hold    *uuid.UUID // slot held right now, released if the call ends
 	started time.Time
 	log     *slog.Logger
@@ -176,7 +177,7 @@ func (f *Flow) finish(call Call, st *callState) {
 		st.log.Info("call left for the next controller")
 		return
 	}
-	if err := f.Records.End(ctx, st.id, CallEnd{Outcome: st.outcome, BookingNumber: st.number, RecallID: st.recall}, f.Clock()); err != nil {
+	if err := f.Records.End(ctx, st.id, CallEnd{Outcome: st.outcome, BookingNumber: st.number, RecallID: st.recall, Agent: st.agent}, f.Clock()); err != nil {
 		st.log.Error("ending call record", "err", err)
 	}
 	if st.outcome == OutcomeTransferred {
@@ -355,6 +356,6 @@ func (f *Flow) operator(ctx context.Context, s *session, st *callState, reason, 
 	if err != nil {
 		return fmt.Errorf("handing to operator: %w", err)
 	}
-	st.outcome, st.recall = h.Outcome, h.RecallID
+	st.outcome, st.recall, st.agent = h.Outcome, h.RecallID, h.Agent
 	return nil
 }

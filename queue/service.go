@@ -97,7 +97,7 @@ func (s *Service) Connected(ctx context.Context, a Assignment) (time.Duration, e
 	if _, err := s.store.SetAgent(ctx, Transition{AgentID: a.AgentID, To: Busy, From: []AgentState{Ringing}, CallID: a.CallID}, now); err != nil {
 		return 0, err
 	}
-	return s.store.Leave(ctx, a.CallID, now)
+	return s.store.connected(ctx, a.CallID, now)
 }
 
 // CallEnded puts the agent in wrap-up; the agent is offered calls again
@@ -105,5 +105,11 @@ func (s *Service) Connected(ctx context.Context, a Assignment) (time.Duration, e
 func (s *Service) CallEnded(ctx context.Context, agentID string) error {
 	now := s.now()
 	_, err := s.store.SetAgent(ctx, Transition{AgentID: agentID, To: WrapUp, From: []AgentState{Busy}, Until: now.Add(s.wrapUp)}, now)
+	return err
+}
+
+// Release gives back an agent whose assigned caller was already gone.
+func (s *Service) Release(ctx context.Context, a Assignment) error {
+	_, err := s.store.SetAgent(ctx, Transition{AgentID: a.AgentID, To: Ready, From: []AgentState{Ringing}}, s.now())
 	return err
 }

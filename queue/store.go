@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -70,6 +71,9 @@ type Waiting struct {
 	Recall  bool
 	// Owner is the controller instance that holds the call's channel.
 	Owner string
+	// Keyed is what the caller keyed in the IVR (NRE, booking number),
+	// for the agent's screen.
+	Keyed map[string]string
 }
 
 func (s *Store) key(parts ...string) string {
@@ -90,12 +94,101 @@ func (s *Store) Enqueue(ctx context.Context, w Waiting) error {
 	if w.Recall {
 		recall = "1"
 	}
-	err := scriptEnqueue.Run(ctx, s.rdb, []string{s.key("waiting", w.Queue), s.key("call", w.CallID)},
-		w.CallID, rank(w.Priority, w.Entered), w.Queue, w.Priority, w.Entered.UnixMilli(), w.Caller, recall, w.Owner).Err()
+	keyed, err := json.Marshal(w.Keyed)
+	if err != nil {
+		return fmt.Errorf("enqueueing: %w", err)
+	}
+	err = scriptEnqueue.Run(ctx, s.rdb, []string{s.key("waiting", w.Queue), s.key("call", w.CallID)},
+		w.CallID, rank(w.Priority, w.Entered), w.Queue, w.Priority, w.Entered.UnixMilli(), w.Caller, recall, w.Owner, string(keyed)).Err()
 	if err != nil {
 		return fmt.Errorf("enqueueing: %w", err)
 	}
 	return nil
+}
+
+// CallInfo is what an agent's screen shows of a caller.
+type CallInfo struct {
+	CallID  string            `json:"call_id"`
+	Queue   string            `json:"queue"`
+	Caller  string            `json:"caller"`
+	Recall  bool              `json:"recall"`
+	Entered time.Time         `json:"entered_at"`
+	Keyed   map[string]string `json:"keyed"`
+}
+
+// Call reads a caller's details (waiting or connected).
+func (s *Store) Call(ctx context.Context, callID string) (CallInfo, error) {
+	m, err := s.rdb.HGetAll(ctx, s.key("call", callID)).Result()
+	if err != nil {
+		return CallInfo{}, fmt.Errorf("reading call: %w", err)
+	}
+	if len(m) == 0 {
+		return CallInfo{}, ErrNotWaiting
+	}
+	ms, _ := strconv.ParseInt(m["entered_ms"], 10, 64)
+	c := CallInfo{CallID: callID, Queue: m["queue"], Caller: m["caller"], Recall: m["recall"] == "1", Entered: time.UnixMilli(ms).UTC()}
+	if m["keyed"] != "" {
+		_ = json.Unmarshal([]byte(m["keyed"]), &c.Keyed)
+	}
+	return c, nil
+}
+
+// Queues serving agents: how many agents of a queue are logged in and not
+// paused (ready, ringing, busy, or in wrap-up), for the wait estimate.
+func (s *Store) Serving(ctx context.Context, queue string) (int, error) {
+	ids, err := s.rdb.SMembers(ctx, s.key("agents")).Result()
+	if err != nil {
+		return 0, fmt.Errorf("listing agents: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		a, err := s.Agent(ctx, id)
+		if err != nil {
+			continue
+		}
+		switch a.State {
+		case Ready, Ringing, Busy, WrapUp:
+			for _, q := range a.Queues {
+				if q == queue {
+					n++
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+// HandleTime is the queue's average handled-call time (an exponentially
+// weighted mean, weight 0.2), def when nothing was handled yet.
+func (s *Store) HandleTime(ctx context.Context, queue string, def time.Duration) (time.Duration, error) {
+	v, err := s.rdb.Get(ctx, s.key("aht", queue)).Int64()
+	if errors.Is(err, redis.Nil) {
+		return def, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading handle time: %w", err)
+	}
+	return time.Duration(v) * time.Millisecond, nil
+}
+
+// ObserveHandleTime folds one handled call into the queue's mean.
+func (s *Store) ObserveHandleTime(ctx context.Context, queue string, d, def time.Duration) error {
+	cur, err := s.HandleTime(ctx, queue, def)
+	if err != nil {
+		return err
+	}
+	next := time.Duration(0.8*float64(cur) + 0.2*float64(d))
+	return s.rdb.Set(ctx, s.key("aht", queue), next.Milliseconds(), 0).Err()
+}
+
+// Publish sends an assignment to the instance that owns the call.
+func (s *Store) Publish(ctx context.Context, a Assignment) error {
+	return s.rdb.Publish(ctx, s.key("owner", a.Owner), a.CallID+"|"+a.AgentID+"|"+a.Endpoint).Err()
+}
+
+// Subscribe receives the assignments of this instance's calls.
+func (s *Store) Subscribe(ctx context.Context, owner string) *redis.PubSub {
+	return s.rdb.Subscribe(ctx, s.key("owner", owner))
 }
 
 // Position is the caller's 1-based place in its queue, 0 when not waiting.
@@ -119,10 +212,20 @@ func (s *Store) Waiting(ctx context.Context, queue string) ([]string, error) {
 	return ids, nil
 }
 
-// Leave removes a caller (answered elsewhere, abandoned, recall accepted)
-// and returns how long they waited since first entering.
+// Leave removes a caller (abandoned, recall accepted) and returns how long
+// they waited since first entering.
 func (s *Store) Leave(ctx context.Context, callID string, now time.Time) (time.Duration, error) {
-	v, err := scriptLeave.Run(ctx, s.rdb, []string{s.key("call", callID)}, s.prefix, callID).Int64()
+	return s.leave(ctx, callID, now, "0")
+}
+
+// connected takes a caller out of the queue keeping its details for the
+// agent's screen.
+func (s *Store) connected(ctx context.Context, callID string, now time.Time) (time.Duration, error) {
+	return s.leave(ctx, callID, now, "1")
+}
+
+func (s *Store) leave(ctx context.Context, callID string, now time.Time, keep string) (time.Duration, error) {
+	v, err := scriptLeave.Run(ctx, s.rdb, []string{s.key("call", callID)}, s.prefix, callID, keep).Int64()
 	if errors.Is(err, redis.Nil) {
 		return 0, ErrNotWaiting
 	}
@@ -151,6 +254,8 @@ type Assignment struct {
 	CallID   string
 	AgentID  string
 	Endpoint string
+	// Owner is the controller instance holding the caller's channel.
+	Owner string
 }
 
 // Assign takes the head caller of queue and the longest-idle ready agent
@@ -166,10 +271,10 @@ func (s *Store) Assign(ctx context.Context, queue string, now time.Time) (Assign
 	if err != nil {
 		return Assignment{}, false, fmt.Errorf("assigning: %w", err)
 	}
-	if len(v) != 3 {
+	if len(v) != 4 {
 		return Assignment{}, false, fmt.Errorf("assigning: unexpected reply %v", v)
 	}
-	return Assignment{CallID: v[0], AgentID: v[1], Endpoint: v[2]}, true, nil
+	return Assignment{CallID: v[0], AgentID: v[1], Endpoint: v[2], Owner: v[3]}, true, nil
 }
 
 // AgentState is an agent's state (SPEC §4).

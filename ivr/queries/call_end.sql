@@ -3,5 +3,6 @@
 update calls
    set ended_at = @now, outcome = @outcome::call_outcome,
        booking_number = coalesce(@booking_number, booking_number),
-       recall_id = coalesce(@recall_id, recall_id)
+       recall_id = coalesce(@recall_id, recall_id),
+       agent = coalesce(@agent, agent)
  where id = @id and (ended_at is null or outcome = 'transferred')

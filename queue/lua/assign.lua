@@ -21,7 +21,8 @@ for _, a in ipairs(agents) do
       redis.call('ZREM', ARGV[1] .. ':ready:' .. q, a)
     end
     redis.call('HSET', ak, 'state', 'ringing', 'call', call, 'since_ms', ARGV[2], 'reason', '')
-    return {call, a, redis.call('HGET', ak, 'endpoint')}
+    local owner = redis.call('HGET', ARGV[1] .. ':call:' .. call, 'owner') or ''
+    return {call, a, redis.call('HGET', ak, 'endpoint'), owner}
   elseif st ~= 'wrap_up' then
     -- Not available any more (a stale entry): drop it.
     redis.call('ZREM', KEYS[2], a)

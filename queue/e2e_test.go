@@ -1,0 +1,227 @@
+package queue_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/centralino-cup/centralino/asterisk"
+	"github.com/centralino-cup/centralino/asterisk/asteristest"
+	"github.com/centralino-cup/centralino/callsim"
+	"github.com/centralino-cup/centralino/ivr"
+	"github.com/centralino-cup/centralino/postgres/pgtest"
+	"github.com/centralino-cup/centralino/queue"
+	"github.com/centralino-cup/centralino/recall"
+)
+
+// The queue on the real Asterisk with simulated agents: a caller's channel
+// is served by Operator.Serve as the IVR's operator branch does.
+
+type leg struct{ *asterisk.Call }
+
+func (l leg) ARI() *asterisk.Call { return l.Call }
+func (l leg) Gather(ctx context.Context, media []string, spec ivr.GatherSpec) (string, error) {
+	return l.Call.Gather(ctx, media, asterisk.GatherSpec(spec))
+}
+
+type served struct {
+	h   ivr.Handoff
+	err error
+}
+
+type harness struct {
+	t       *testing.T
+	store   *queue.Store
+	svc     *queue.Service
+	ops     []*queue.Operator
+	app     string
+	sim     *callsim.Simulator
+	results chan served
+	recalls *recall.Service
+}
+
+type handler struct{ h *harness }
+
+func (h handler) Handle(ctx context.Context, c *asterisk.Call) {
+	defer c.Hangup(context.Background())
+	if c.Answer(ctx) != nil {
+		return
+	}
+	hd, err := h.h.ops[0].Serve(ctx, leg{c}, ivr.Ticket{CallID: uuid.New(), Caller: "+393471234567", Queue: "booking"})
+	h.h.results <- served{hd, err}
+}
+func (handler) Recover(context.Context, *asterisk.Call) {}
+
+func newHarness(t *testing.T, cfg queue.OperatorConfig) *harness {
+	t.Helper()
+	store, rdb, prefix := newStore(t)
+	h := &harness{t: t, store: store, app: asteristest.App("t-queue"), results: make(chan served, 4)}
+	h.svc = queue.NewService(store, queue.Options{WrapUp: 2 * time.Second, Log: quiet()})
+	h.recalls = recall.NewService(pgtest.NewDB(t), nil, quiet())
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	client := asterisk.New(asteristest.Config(t, h.app), handler{h}, prometheus.NewRegistry(), asteristest.Quiet())
+	sctx, scancel := context.WithTimeout(ctx, 15*time.Second)
+	defer scancel()
+	require.NoError(t, client.Start(sctx))
+	t.Cleanup(client.Stop)
+	// Two controller instances share the queue; calls enter the first.
+	for _, inst := range []string{"a", "b"} {
+		c := cfg
+		c.Instance = inst
+		op := queue.NewOperator(c, queue.NewStore(rdb, prefix), h.svc, client, h.recalls, nil, quiet())
+		h.ops = append(h.ops, op)
+		go op.Run(ctx, []string{"booking"})
+	}
+	h.sim = callsim.New(asteristest.Config(t, asteristest.App("t-qcaller")), prometheus.NewRegistry(), asteristest.Quiet())
+	require.NoError(t, h.sim.Start(sctx))
+	t.Cleanup(h.sim.Stop)
+	time.Sleep(100 * time.Millisecond) // the operators' subscriptions
+	return h
+}
+
+func (h *harness) agent(id, endpoint string, ready bool) {
+	ctx := context.Background()
+	require.NoError(h.t, h.svc.Login(ctx, id, endpoint, []string{"booking"}))
+	if ready {
+		require.NoError(h.t, h.svc.Ready(ctx, id))
+	}
+}
+
+func (h *harness) call() *callsim.Call {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	c, err := h.sim.Place(ctx, h.app, "sim-stasis", "3471234567")
+	require.NoError(h.t, err)
+	h.t.Cleanup(func() {
+		c.Hangup(context.Background())
+		select {
+		case <-c.Ended():
+		case <-time.After(5 * time.Second):
+		}
+	})
+	return c
+}
+
+func (h *harness) result() served {
+	select {
+	case r := <-h.results:
+		return r
+	case <-time.After(40 * time.Second):
+		h.t.Fatal("the queue did not finish serving the call")
+		panic("unreachable")
+	}
+}
+
+func (h *harness) state(id string) queue.Agent {
+	a, err := h.store.Agent(context.Background(), id)
+	require.NoError(h.t, err)
+	return a
+}
+
+func heard(t *testing.T, c *callsim.Call, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := c.WaitMedia(ctx, "sound:"+ivr.PromptDir+"/"+id, 0)
+	require.NoError(t, err)
+}
+
+func waitState(t *testing.T, h *harness, id string, want queue.AgentState) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for h.state(id).State != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("agent %s is %s, want %s", id, h.state(id).State, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestAgentAnswersAndWrapsUp(t *testing.T) {
+	h := newHarness(t, queue.OperatorConfig{DefaultHandleTime: 30 * time.Second})
+	h.agent("anna", callsim.Agent(time.Second), true)
+	c := h.call()
+	// Told where they are, then connected when the agent answers.
+	heard(t, c, "posizione_in_coda")
+	heard(t, c, "meno_di_un_minuto")
+	waitState(t, h, "anna", queue.Busy)
+	require.Equal(t, 0, len(mustWaiting(t, h)))
+	require.NoError(t, c.Hangup(context.Background()))
+	r := h.result()
+	require.NoError(t, r.err)
+	require.Equal(t, ivr.OutcomeAgentAnswered, r.h.Outcome)
+	require.Equal(t, "anna", r.h.Agent)
+	// The caller left the bridge: the agent is released into wrap-up.
+	waitState(t, h, "anna", queue.WrapUp)
+}
+
+func TestAgentNoAnswerGoesNotReadyAndCallerIsServedNext(t *testing.T) {
+	h := newHarness(t, queue.OperatorConfig{DefaultHandleTime: 30 * time.Second, RingTimeout: 2 * time.Second})
+	h.agent("bruno", callsim.AgentNoAnswer, true) // idle the longest
+	time.Sleep(10 * time.Millisecond)
+	h.agent("carla", callsim.Agent(time.Second), true)
+	c := h.call()
+	waitState(t, h, "carla", queue.Busy)
+	b := h.state("bruno")
+	require.Equal(t, queue.Paused, b.State)
+	require.Equal(t, "no_answer", b.Reason)
+	require.NoError(t, c.Hangup(context.Background()))
+	r := h.result()
+	require.Equal(t, "carla", r.h.Agent)
+}
+
+func TestBusyPhoneIsNotRetriedInALoop(t *testing.T) {
+	h := newHarness(t, queue.OperatorConfig{DefaultHandleTime: 30 * time.Second, RecallAfter: time.Hour})
+	h.agent("dario", callsim.AgentBusy, true)
+	c := h.call()
+	waitState(t, h, "dario", queue.Paused)
+	require.Equal(t, "busy", h.state("dario").Reason)
+	// Still waiting, at the head, for the next agent.
+	require.Len(t, mustWaiting(t, h), 1)
+	require.NoError(t, c.Hangup(context.Background()))
+	r := h.result()
+	require.Equal(t, ivr.OutcomeAbandoned, r.h.Outcome)
+	require.Empty(t, mustWaiting(t, h), "an abandoned caller leaves the queue")
+}
+
+func TestTwoMinuteOfferAccepted(t *testing.T) {
+	// No agent: the estimate on entry passes the (shortened) threshold.
+	h := newHarness(t, queue.OperatorConfig{DefaultHandleTime: time.Minute, RecallAfter: 30 * time.Second})
+	c := h.call()
+	heard(t, c, "offerta_richiamata_attesa")
+	require.NoError(t, c.Key(context.Background(), "1"))
+	heard(t, c, "richiamata_accettata")
+	r := h.result()
+	require.NoError(t, r.err)
+	require.Equal(t, ivr.OutcomeRecallRequested, r.h.Outcome)
+	require.NotZero(t, r.h.RecallID)
+	require.Empty(t, mustWaiting(t, h))
+}
+
+func TestTwoMinuteOfferDeclinedKeepsWaitingAndAnotherInstanceDispatches(t *testing.T) {
+	h := newHarness(t, queue.OperatorConfig{DefaultHandleTime: time.Minute, RecallAfter: 30 * time.Second})
+	c := h.call()
+	heard(t, c, "offerta_richiamata_attesa")
+	// Not pressing 1: still in the queue after the offer.
+	time.Sleep(6 * time.Second)
+	require.Len(t, mustWaiting(t, h), 1)
+	// An agent becomes ready; the other instance's dispatcher pairs them
+	// and the instance holding the channel rings the agent.
+	h.agent("elena", callsim.Agent(time.Second), true)
+	h.ops[1].Dispatch(context.Background(), "booking")
+	waitState(t, h, "elena", queue.Busy)
+	require.NoError(t, c.Hangup(context.Background()))
+	require.Equal(t, "elena", h.result().h.Agent)
+}
+
+func mustWaiting(t *testing.T, h *harness) []string {
+	t.Helper()
+	ids, err := h.store.Waiting(context.Background(), "booking")
+	require.NoError(t, err)
+	return ids
+}

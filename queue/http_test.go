@@ -1,0 +1,98 @@
+package queue_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/centralino-cup/centralino/queue"
+)
+
+func TestAgentDesktopAPI(t *testing.T) {
+	s, _, _ := newStore(t)
+	c := &clock{t: t0}
+	svc := queue.NewService(s, queue.Options{Clock: c.Now, Log: quiet()})
+	tokens, err := queue.ParseTokens("anna=anna-token-0123456789")
+	require.NoError(t, err)
+	var readied []string
+	srv := httptest.NewServer(svc.Handler(tokens, func(q []string) { readied = q }))
+	defer srv.Close()
+	do := func(method, path, token, body string) (int, map[string]any) {
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		return resp.StatusCode, m
+	}
+	const tok = "anna-token-0123456789"
+
+	code, _ := do("GET", "/api/v1/agent", "", "")
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, _ = do("GET", "/api/v1/agent", "forged-token-0123456789", "")
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, _ = do("GET", "/api/v1/agent", tok, "")
+	require.Equal(t, http.StatusNotFound, code)
+
+	// Bad input: a clear 4xx and nothing changes.
+	code, m := do("POST", "/api/v1/agent/login", tok, `{"endpoint":"SIP/anna","queues":["booking"]}`)
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, m["error"], "endpoint")
+	code, _ = do("POST", "/api/v1/agent/login", tok, `{"endpoint":"PJSIP/anna","queue":"booking"}`)
+	require.Equal(t, http.StatusBadRequest, code)
+	_, err = s.Agent(context.Background(), "anna")
+	require.ErrorIs(t, err, queue.ErrUnknownAgent)
+
+	code, _ = do("POST", "/api/v1/agent/login", tok, `{"endpoint":"PJSIP/anna","queues":["booking"]}`)
+	require.Equal(t, http.StatusNoContent, code)
+	code, _ = do("POST", "/api/v1/agent/ready", tok, "")
+	require.Equal(t, http.StatusNoContent, code)
+	require.Equal(t, []string{"booking"}, readied)
+
+	// A caller with what they keyed in the IVR reaches her.
+	require.NoError(t, s.Enqueue(context.Background(), queue.Waiting{CallID: "c1", Queue: "booking", Entered: t0.Add(-90 * time.Second),
+		Caller: "+393471234567", Recall: true, Keyed: map[string]string{"nre": "070A41234567890"}}))
+	a, ok, err := s.Assign(context.Background(), "booking", c.Now())
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, err = svc.Connected(context.Background(), a)
+	require.NoError(t, err)
+	code, m = do("GET", "/api/v1/agent", tok, "")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "busy", m["state"])
+	call := m["call"].(map[string]any)
+	require.Equal(t, "+393471234567", call["caller"])
+	require.Equal(t, true, call["recall"])
+	require.Equal(t, float64(90), call["waited_s"])
+	require.Equal(t, "070A41234567890", call["keyed"].(map[string]any)["nre"])
+
+	// On a call: no logout.
+	code, _ = do("POST", "/api/v1/agent/logout", tok, "")
+	require.Equal(t, http.StatusConflict, code)
+	require.NoError(t, svc.CallEnded(context.Background(), "anna"))
+	code, _ = do("POST", "/api/v1/agent/pause", tok, `{"reason":""}`)
+	require.Equal(t, http.StatusBadRequest, code)
+	code, _ = do("POST", "/api/v1/agent/pause", tok, `{"reason":"pausa pranzo"}`)
+	require.Equal(t, http.StatusNoContent, code)
+	code, m = do("GET", "/api/v1/agent", tok, "")
+	require.Equal(t, "paused", m["state"])
+	require.Equal(t, "pausa pranzo", m["reason"])
+	code, _ = do("POST", "/api/v1/agent/logout", tok, "")
+	require.Equal(t, http.StatusNoContent, code)
+
+	_, err = queue.ParseTokens("anna=short")
+	require.Error(t, err)
+}

@@ -1,0 +1,389 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/centralino-cup/centralino/asterisk"
+	"github.com/centralino-cup/centralino/ivr"
+	"github.com/centralino-cup/centralino/recall"
+)
+
+// OperatorConfig tunes the waiting experience (SPEC §4).
+type OperatorConfig struct {
+	// Instance names this controller instance (unique among instances).
+	Instance string
+	// AnnounceEvery is the period of the position and wait announcements
+	// (default 45 s).
+	AnnounceEvery time.Duration
+	// RecallAfter is the two-minute rule: the recall offer when the
+	// estimate on entry exceeds it, or the wait reaches it (default 2 min).
+	RecallAfter time.Duration
+	// RingTimeout is how long an agent's phone rings (default 15 s).
+	RingTimeout time.Duration
+	// DefaultHandleTime seeds the wait estimate (default 4 min).
+	DefaultHandleTime time.Duration
+	// MOHClass is the music on hold between announcements ("default").
+	MOHClass string
+}
+
+// Operator serves the IVR's operator branch with centralino's own queue:
+// the caller waits in Redis with music and announcements, and is bridged to
+// the longest-idle ready agent, dialled from here.
+type Operator struct {
+	cfg     OperatorConfig
+	store   *Store
+	svc     *Service
+	client  *asterisk.Client
+	recalls ivr.Recalls
+	now     func() time.Time
+	log     *slog.Logger
+
+	mu    sync.Mutex
+	inbox map[string]chan Assignment // waiting calls of this instance
+}
+
+var _ ivr.Operator = (*Operator)(nil)
+
+// NewOperator builds the operator; Run must run for assignments to flow.
+func NewOperator(cfg OperatorConfig, store *Store, svc *Service, client *asterisk.Client, recalls ivr.Recalls, clock func() time.Time, log *slog.Logger) *Operator {
+	if cfg.AnnounceEvery == 0 {
+		cfg.AnnounceEvery = 45 * time.Second
+	}
+	if cfg.RecallAfter == 0 {
+		cfg.RecallAfter = 2 * time.Minute
+	}
+	if cfg.RingTimeout == 0 {
+		cfg.RingTimeout = 15 * time.Second
+	}
+	if cfg.DefaultHandleTime == 0 {
+		cfg.DefaultHandleTime = 4 * time.Minute
+	}
+	if cfg.MOHClass == "" {
+		cfg.MOHClass = "default"
+	}
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Operator{cfg: cfg, store: store, svc: svc, client: client, recalls: recalls, now: clock,
+		log: log.With("component", "queue", "instance", cfg.Instance), inbox: map[string]chan Assignment{}}
+}
+
+// Run receives this instance's assignments and re-dispatches every queue
+// once a second (wrap-ups ending, agents made ready elsewhere), until ctx
+// ends.
+func (o *Operator) Run(ctx context.Context, queues []string) error {
+	sub := o.store.Subscribe(ctx, o.cfg.Instance)
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		return fmt.Errorf("subscribing to assignments: %w", err)
+	}
+	msgs := sub.Channel()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-msgs:
+			p := strings.SplitN(m.Payload, "|", 3)
+			if len(p) == 3 {
+				o.deliver(ctx, Assignment{CallID: p[0], AgentID: p[1], Endpoint: p[2], Owner: o.cfg.Instance})
+			}
+		case <-tick.C:
+			for _, q := range queues {
+				o.Dispatch(ctx, q)
+			}
+		}
+	}
+}
+
+// Dispatch pairs waiting callers with ready agents in queue, and hands each
+// pair to the instance holding the caller.
+func (o *Operator) Dispatch(ctx context.Context, queue string) {
+	for {
+		a, ok, err := o.store.Assign(ctx, queue, o.now())
+		if err != nil {
+			o.log.Error("assigning", "queue", queue, "err", err)
+			return
+		}
+		if !ok {
+			return
+		}
+		if a.Owner == o.cfg.Instance {
+			o.deliver(ctx, a)
+			continue
+		}
+		if err := o.store.Publish(ctx, a); err != nil {
+			o.log.Error("handing assignment to its instance", "owner", a.Owner, "err", err)
+		}
+	}
+}
+
+func (o *Operator) deliver(ctx context.Context, a Assignment) {
+	o.mu.Lock()
+	ch := o.inbox[a.CallID]
+	o.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- a:
+			return
+		default:
+		}
+	}
+	// The caller left meanwhile: the agent is free again.
+	if err := o.svc.Release(ctx, a); err != nil {
+		o.log.Error("releasing agent", "agent_id", a.AgentID, "err", err)
+	}
+}
+
+// ariCall is how the IVR's call exposes its channel.
+type ariCall interface{ ARI() *asterisk.Call }
+
+// Serve queues the caller until an agent answers, the caller accepts a
+// recall, or hangs up.
+func (o *Operator) Serve(ctx context.Context, call ivr.Call, t ivr.Ticket) (ivr.Handoff, error) {
+	ac, ok := call.(ariCall)
+	if !ok {
+		return ivr.Handoff{}, errors.New("queue: the call has no channel")
+	}
+	c := ac.ARI()
+	id := t.CallID.String()
+	entered := o.now()
+	log := o.log.With("call_id", id, "queue", t.Queue)
+	inbox := make(chan Assignment, 1)
+	o.mu.Lock()
+	o.inbox[id] = inbox
+	o.mu.Unlock()
+	defer func() {
+		o.mu.Lock()
+		delete(o.inbox, id)
+		o.mu.Unlock()
+	}()
+	if err := o.store.Enqueue(ctx, Waiting{CallID: id, Queue: t.Queue, Entered: entered, Caller: t.Caller, Owner: o.cfg.Instance, Keyed: t.Keyed}); err != nil {
+		return ivr.Handoff{}, err
+	}
+	o.Dispatch(ctx, t.Queue)
+
+	w := &waiter{o: o, c: c, t: t, id: id, entered: entered, log: log, inbox: inbox, dialed: make(chan dialed, 1)}
+	h, err := w.wait(ctx)
+	if h.Outcome != ivr.OutcomeAgentAnswered {
+		// Abandoned, recall accepted or failed: out of the queue.
+		lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if waited, lerr := o.store.Leave(lctx, id, o.now()); lerr == nil && h.Outcome == ivr.OutcomeAbandoned {
+			log.Info("caller abandoned", "waited", waited.Round(time.Second))
+		}
+	}
+	return h, err
+}
+
+type dialed struct {
+	a   Assignment
+	leg *asterisk.Call
+	res asterisk.DialResult
+	err error
+}
+
+// waiter is one caller's wait, owned by the call's goroutine.
+type waiter struct {
+	o       *Operator
+	c       *asterisk.Call
+	t       ivr.Ticket
+	id      string
+	entered time.Time
+	log     *slog.Logger
+	inbox   chan Assignment
+	dialed  chan dialed
+	offered bool
+}
+
+func prompt(id string) string { return "sound:" + ivr.PromptDir + "/" + id }
+
+// announcement is position and estimated wait, and the recall offer when
+// the estimate or the wait passes the threshold (once).
+func (w *waiter) announcement(ctx context.Context) ([]string, bool) {
+	o := w.o
+	pos, _ := o.store.Position(ctx, w.t.Queue, w.id)
+	serving, _ := o.store.Serving(ctx, w.t.Queue)
+	aht, _ := o.store.HandleTime(ctx, w.t.Queue, o.cfg.DefaultHandleTime)
+	ewt := EstimateWait(pos, serving, aht)
+	var m []string
+	if pos > 0 {
+		m = append(m, prompt("posizione_in_coda"), fmt.Sprintf("number:%d", pos))
+	}
+	if ewt < time.Minute {
+		m = append(m, prompt("meno_di_un_minuto"))
+	} else {
+		m = append(m, prompt("attesa_stimata"), fmt.Sprintf("number:%d", int(ewt.Round(time.Minute).Minutes())), prompt("minuti"))
+	}
+	offer := !w.offered && (ewt > o.cfg.RecallAfter || o.now().Sub(w.entered) >= o.cfg.RecallAfter) && w.t.Caller != ""
+	if offer {
+		w.offered = true
+		m = append(m, prompt("offerta_richiamata_attesa"))
+	}
+	return m, offer
+}
+
+// EstimateWait is the expected wait of the caller at position pos: the
+// callers ahead, and this one, are served by the serving agents in turn,
+// each call taking the mean handle time. With nobody serving, the mean
+// handle time per position is the estimate (agents log in during the day).
+func EstimateWait(pos, serving int, aht time.Duration) time.Duration {
+	if pos <= 0 {
+		return 0
+	}
+	if serving <= 0 {
+		serving = 1
+	}
+	return time.Duration(float64(aht) * float64(pos) / float64(serving))
+}
+
+type announced struct {
+	key string
+	err error
+}
+
+func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
+	o := w.o
+	var (
+		actx    context.Context
+		acancel context.CancelFunc = func() {}
+		adone   chan announced
+		next    = time.NewTimer(0) // announce on entry
+		offerAt = time.NewTimer(o.cfg.RecallAfter)
+	)
+	defer next.Stop()
+	defer offerAt.Stop()
+	defer func() { acancel() }()
+	moh := false
+	startMOH := func() {
+		if !moh && w.c.StartMOH(ctx, o.cfg.MOHClass) == nil {
+			moh = true
+		}
+	}
+	stopMOH := func() {
+		if moh {
+			_ = w.c.StopMOH(ctx)
+			moh = false
+		}
+	}
+	announce := func() {
+		if adone != nil {
+			return
+		}
+		media, offer := w.announcement(ctx)
+		stopMOH()
+		actx, acancel = context.WithCancel(ctx)
+		adone = make(chan announced, 1)
+		spec := asterisk.GatherSpec{}
+		if offer {
+			spec = asterisk.GatherSpec{Max: 1, FirstDigit: 5 * time.Second}
+		}
+		done := adone
+		go func(actx context.Context) {
+			k, err := w.c.Gather(actx, media, spec)
+			done <- announced{k, err}
+		}(actx)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ivr.Handoff{Outcome: ivr.OutcomeAbandoned}, nil
+		case <-next.C:
+			announce()
+			next.Reset(o.cfg.AnnounceEvery)
+		case <-offerAt.C:
+			if !w.offered {
+				announce()
+			}
+		case r := <-adone:
+			adone = nil
+			if r.err != nil && ctx.Err() != nil {
+				return ivr.Handoff{Outcome: ivr.OutcomeAbandoned}, nil
+			}
+			if r.key == "1" {
+				return w.acceptRecall(ctx)
+			}
+			startMOH()
+		case a := <-w.inbox:
+			// Ring the agent at once; the caller keeps listening.
+			go func() {
+				leg, res, err := o.client.Dial(ctx, a.Endpoint, w.t.Caller, o.cfg.RingTimeout)
+				w.dialed <- dialed{a, leg, res, err}
+			}()
+		case d := <-w.dialed:
+			if d.err != nil || d.res != asterisk.Answered {
+				reason := "no_answer"
+				if d.res == asterisk.Busy {
+					reason = "busy"
+				} else if d.res == asterisk.Failed || d.err != nil {
+					reason = "unreachable"
+				}
+				w.log.Warn("agent did not answer", "agent_id", d.a.AgentID, "reason", reason, "err", d.err)
+				if err := o.svc.NoAnswer(ctx, d.a, reason); err != nil {
+					w.log.Error("requeueing after no answer", "err", err)
+				}
+				o.Dispatch(ctx, w.t.Queue)
+				continue
+			}
+			acancel()
+			if adone != nil {
+				<-adone
+				adone = nil
+			}
+			stopMOH()
+			return w.connect(ctx, d)
+		}
+	}
+}
+
+// acceptRecall: the caller keeps the place through a durable recall and
+// the call ends with a confirmation.
+func (w *waiter) acceptRecall(ctx context.Context) (ivr.Handoff, error) {
+	acc, err := w.o.recalls.Request(ctx, recall.Request{Phone: w.t.Caller, Reason: recall.ReasonWait, CallID: w.t.CallID,
+		Queue: w.t.Queue, QueueEnteredAt: w.entered})
+	if err != nil {
+		return ivr.Handoff{}, fmt.Errorf("storing recall: %w", err)
+	}
+	w.log.Info("recall accepted in queue", "recall_id", acc.ID)
+	_, _ = w.c.Play(ctx, prompt("richiamata_accettata"), prompt("arrivederci"))
+	return ivr.Handoff{Outcome: ivr.OutcomeRecallRequested, RecallID: acc.ID}, nil
+}
+
+// connect bridges caller and agent until either hangs up, then releases
+// the other and puts the agent in wrap-up.
+func (w *waiter) connect(ctx context.Context, d dialed) (ivr.Handoff, error) {
+	o := w.o
+	bctx := context.Background()
+	defer o.client.Release(d.leg)
+	answered := o.now()
+	b, err := o.client.Bridge(ctx, w.c, d.leg)
+	if err != nil {
+		d.leg.Hangup(bctx)
+		_ = o.svc.NoAnswer(bctx, d.a, "bridge_failed")
+		return ivr.Handoff{}, fmt.Errorf("bridging caller and agent: %w", err)
+	}
+	defer b.Destroy(bctx)
+	waited, err := o.svc.Connected(bctx, d.a)
+	if err != nil {
+		w.log.Error("recording connection", "err", err)
+	}
+	w.log.Info("connected to agent", "agent_id", d.a.AgentID, "waited", waited.Round(time.Second))
+	select {
+	case <-ctx.Done():
+		d.leg.Hangup(bctx)
+	case <-d.leg.Context().Done():
+		// The agent hung up; the flow's finish hangs the caller up.
+	}
+	if err := o.svc.CallEnded(bctx, d.a.AgentID); err != nil {
+		w.log.Error("agent wrap-up", "err", err)
+	}
+	_ = o.store.ObserveHandleTime(bctx, w.t.Queue, o.now().Sub(answered), o.cfg.DefaultHandleTime)
+	return ivr.Handoff{Outcome: ivr.OutcomeAgentAnswered, Agent: d.a.AgentID, Waited: waited}, nil
+}
