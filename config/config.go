@@ -22,6 +22,7 @@ type Config struct {
 	ARI      ARI      `yaml:"ari"`
 	Booking  Booking  `yaml:"booking"`
 	IVR      IVR      `yaml:"ivr"`
+	Queue    Queue    `yaml:"queue"`
 	Log      Log      `yaml:"log"`
 }
 
@@ -80,6 +81,22 @@ type IVR struct {
 	QueueTimeout time.Duration `yaml:"queue_timeout"`
 }
 
+// Queue is the agent queues (SPEC §4).
+type Queue struct {
+	// Backend is "redis" (centralino's own queue) or "app_queue"
+	// (Asterisk's, through ivr.operator_context).
+	Backend string `yaml:"backend"`
+	// Instance names this controller among those sharing Redis (empty:
+	// the host name).
+	Instance string `yaml:"instance"`
+	// Queues are the skills served ("booking", "cancellation").
+	Queues        []string      `yaml:"queues"`
+	AnnounceEvery time.Duration `yaml:"announce_every"`
+	RecallAfter   time.Duration `yaml:"recall_after"`
+	RingTimeout   time.Duration `yaml:"ring_timeout"`
+	WrapUp        time.Duration `yaml:"wrap_up"`
+}
+
 // Hours is the service's opening schedule.
 type Hours struct {
 	TimeZone string `yaml:"time_zone"`
@@ -121,6 +138,8 @@ func Default() Config {
 			OperatorContext: "cup-operator",
 			QueueTimeout:    5 * time.Minute,
 		},
+		Queue: Queue{Backend: "redis", Queues: []string{"booking", "cancellation"}, AnnounceEvery: 45 * time.Second,
+			RecallAfter: 2 * time.Minute, RingTimeout: 15 * time.Second, WrapUp: 10 * time.Second},
 		Log: Log{Level: "info", Format: "text"},
 	}
 }
@@ -137,6 +156,7 @@ var Env = map[string]func(*Config, string){
 	"CENTRALINO_ARI_USER":     func(c *Config, v string) { c.ARI.User = v },
 	"CENTRALINO_ARI_PASSWORD": func(c *Config, v string) { c.ARI.Password = v },
 	"CENTRALINO_LOG_LEVEL":    func(c *Config, v string) { c.Log.Level = v },
+	"CENTRALINO_INSTANCE":     func(c *Config, v string) { c.Queue.Instance = v },
 }
 
 // Load reads the defaults, then the YAML file at path (when path is not
@@ -196,6 +216,12 @@ func (c Config) Validate() error {
 	check(c.IVR.MaxTries >= 1 && c.IVR.MaxTries <= 10, "ivr.max_tries %d must be between 1 and 10", c.IVR.MaxTries)
 	check(c.IVR.OperatorContext != "", "ivr.operator_context is empty")
 	check(c.IVR.QueueTimeout >= 10*time.Second, "ivr.queue_timeout %s must be at least 10s", c.IVR.QueueTimeout)
+	check(c.Queue.Backend == "redis" || c.Queue.Backend == "app_queue", "queue.backend %q must be redis or app_queue", c.Queue.Backend)
+	check(len(c.Queue.Queues) > 0, "queue.queues is empty")
+	check(c.Queue.AnnounceEvery >= 10*time.Second, "queue.announce_every %s must be at least 10s", c.Queue.AnnounceEvery)
+	check(c.Queue.RecallAfter >= 10*time.Second, "queue.recall_after %s must be at least 10s", c.Queue.RecallAfter)
+	check(c.Queue.RingTimeout >= 5*time.Second && c.Queue.RingTimeout <= time.Minute, "queue.ring_timeout %s must be between 5s and 1m", c.Queue.RingTimeout)
+	check(c.Queue.WrapUp >= 0 && c.Queue.WrapUp <= 5*time.Minute, "queue.wrap_up %s must be between 0 and 5m", c.Queue.WrapUp)
 	_, levelErr := ParseLevel(c.Log.Level)
 	check(levelErr == nil, "log.level %q must be debug, info, warn or error", c.Log.Level)
 	check(c.Log.Format == "text" || c.Log.Format == "json", "log.format %q must be text or json", c.Log.Format)

@@ -13,10 +13,10 @@ type Stasis struct {
 	Flow *Flow
 }
 
-var _ asterisk.Handler = Stasis{}
+var _ asterisk.Handler = (*Stasis)(nil)
 
 // Handle is a call entering the application.
-func (h Stasis) Handle(ctx context.Context, c *asterisk.Call) {
+func (h *Stasis) Handle(ctx context.Context, c *asterisk.Call) {
 	in := Inbound{ChannelID: c.ID(), CallerID: c.Caller(), DID: c.DID()}
 	if args := c.Args(); len(args) > 0 && args[0] == ArgQueueExit {
 		status := ""
@@ -31,7 +31,7 @@ func (h Stasis) Handle(ctx context.Context, c *asterisk.Call) {
 
 // Recover is a call found in the application after a restart: what it was
 // doing is lost with the old process, so it is greeted again.
-func (h Stasis) Recover(ctx context.Context, c *asterisk.Call) {
+func (h *Stasis) Recover(ctx context.Context, c *asterisk.Call) {
 	h.Flow.Handle(ctx, ariCall{c}, Inbound{ChannelID: c.ID(), CallerID: c.Caller(), DID: c.DID(), Recovered: true})
 }
 

@@ -96,7 +96,7 @@ func newRig(t *testing.T, now time.Time) *rig {
 
 // controller starts an IVR controller on the rig's application.
 func (r *rig) controller() *asterisk.Client {
-	c := asterisk.New(asteristest.Config(r.t, r.app), ivr.Stasis{Flow: r.flow}, prometheus.NewRegistry(), asteristest.Quiet())
+	c := asterisk.New(asteristest.Config(r.t, r.app), &ivr.Stasis{Flow: r.flow}, prometheus.NewRegistry(), asteristest.Quiet())
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	require.NoError(r.t, c.Start(ctx))

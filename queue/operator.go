@@ -165,7 +165,12 @@ func (o *Operator) Serve(ctx context.Context, call ivr.Call, t ivr.Ticket) (ivr.
 		delete(o.inbox, id)
 		o.mu.Unlock()
 	}()
-	if err := o.store.Enqueue(ctx, Waiting{CallID: id, Queue: t.Queue, Entered: entered, Caller: t.Caller, Owner: o.cfg.Instance, Keyed: t.Keyed}); err != nil {
+	// Urgent prescriptions the IVR cannot book go first.
+	priority := 0
+	if t.Reason == "urgent" {
+		priority = 5
+	}
+	if err := o.store.Enqueue(ctx, Waiting{CallID: id, Queue: t.Queue, Priority: priority, Entered: entered, Caller: t.Caller, Owner: o.cfg.Instance, Keyed: t.Keyed}); err != nil {
 		return ivr.Handoff{}, err
 	}
 	o.Dispatch(ctx, t.Queue)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/centralino-cup/centralino/config"
 	"github.com/centralino-cup/centralino/ivr"
 	"github.com/centralino-cup/centralino/postgres"
+	"github.com/centralino-cup/centralino/queue"
 	"github.com/centralino-cup/centralino/recall"
 )
 
@@ -72,19 +74,48 @@ func run(cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("ivr.hours: %w", err)
 	}
-	flow := ivr.NewFlow(ivr.Config{MenuTimeout: cfg.IVR.MenuTimeout, InterDigit: cfg.IVR.InterDigit,
+	recalls := recall.NewService(db, nil, log)
+	// The flow and the queue need each other: the flow hands callers to
+	// the queue's operator, which dials agents through the same client.
+	var operator ivr.Operator = ivr.AppQueue{Context: cfg.IVR.OperatorContext, Application: cfg.ARI.Application, Timeout: cfg.IVR.QueueTimeout}
+	var stasis ivr.Stasis
+	calls := asterisk.New(asterisk.Config{URL: cfg.ARI.URL, WebsocketURL: cfg.ARI.WebsocketURL, User: cfg.ARI.User,
+		Password: cfg.ARI.Password, Application: cfg.ARI.Application, RequestTimeout: cfg.ARI.RequestTimeout},
+		&stasis, reg, log)
+	var agents *queue.Service
+	var op *queue.Operator
+	if cfg.Queue.Backend == "redis" {
+		ropts, err := redis.ParseURL(cfg.Redis.URL)
+		if err != nil {
+			return fmt.Errorf("redis.url: %w", err)
+		}
+		rdb := redis.NewClient(ropts)
+		defer rdb.Close()
+		instance := cfg.Queue.Instance
+		if instance == "" {
+			instance, _ = os.Hostname()
+		}
+		store := queue.NewStore(rdb, "centralino")
+		agents = queue.NewService(store, queue.Options{WrapUp: cfg.Queue.WrapUp, Log: log})
+		op = queue.NewOperator(queue.OperatorConfig{Instance: instance, AnnounceEvery: cfg.Queue.AnnounceEvery,
+			RecallAfter: cfg.Queue.RecallAfter, RingTimeout: cfg.Queue.RingTimeout}, store, agents, calls, recalls, nil, log)
+		operator = op
+		go func() {
+			if err := op.Run(ctx, cfg.Queue.Queues); err != nil {
+				log.Error("queue dispatcher stopped", "err", err)
+			}
+		}()
+	}
+	stasis.Flow = ivr.NewFlow(ivr.Config{MenuTimeout: cfg.IVR.MenuTimeout, InterDigit: cfg.IVR.InterDigit,
 		MaxTries: cfg.IVR.MaxTries, NREPrefix: cfg.Booking.NREPrefix}, ivr.Deps{
 		Slots: bookings, Holds: bookings, Bookings: bookings,
-		Recalls:  recall.NewService(db, nil, log),
-		Operator: ivr.AppQueue{Context: cfg.IVR.OperatorContext, Application: cfg.ARI.Application, Timeout: cfg.IVR.QueueTimeout},
+		Recalls:  recalls,
+		Operator: operator,
 		Records:  ivr.NewRecords(db),
 		Hours:    hours,
 		Speaker:  asterisk.Italian{Loc: hours.Location(), PromptDir: ivr.PromptDir},
 		Log:      log,
 	})
-	calls := asterisk.New(asterisk.Config{URL: cfg.ARI.URL, WebsocketURL: cfg.ARI.WebsocketURL, User: cfg.ARI.User,
-		Password: cfg.ARI.Password, Application: cfg.ARI.Application, RequestTimeout: cfg.ARI.RequestTimeout},
-		ivr.Stasis{Flow: flow}, reg, log)
 	// Asterisk may start after us: the client keeps reconnecting in the
 	// background, and calls arriving meanwhile get the dialplan's fallback.
 	actx, acancel := context.WithTimeout(ctx, 5*time.Second)
@@ -96,6 +127,19 @@ func run(cfg config.Config, log *slog.Logger) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", bookings.Handler())
+	if agents != nil {
+		tokens, err := queue.ParseTokens(os.Getenv("CENTRALINO_AGENT_TOKENS"))
+		if err != nil {
+			return fmt.Errorf("CENTRALINO_AGENT_TOKENS: %w", err)
+		}
+		desk := agents.Handler(tokens, func(queues []string) {
+			for _, q := range queues {
+				op.Dispatch(ctx, q)
+			}
+		})
+		mux.Handle("/api/v1/agent", desk)
+		mux.Handle("/api/v1/agent/", desk)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.Ping(r.Context()); err != nil {

@@ -124,7 +124,7 @@ func Run(ctx context.Context, db *pgxpool.Pool, ari asterisk.Config, log *slog.L
 	app := "bench-ivr-" + uuid.NewString()[:8]
 	ivrCfg := ari
 	ivrCfg.Application = app
-	ctl := asterisk.New(ivrCfg, ivr.Stasis{Flow: flow}, prometheus.NewRegistry(), log)
+	ctl := asterisk.New(ivrCfg, &ivr.Stasis{Flow: flow}, prometheus.NewRegistry(), log)
 	if err := ctl.Start(ctx); err != nil {
 		return res, err
 	}
