@@ -73,7 +73,7 @@ func newHarness(t *testing.T, cfg queue.OperatorConfig) *harness {
 	for _, inst := range []string{"a", "b"} {
 		c := cfg
 		c.Instance = inst
-		op := queue.NewOperator(c, queue.NewStore(rdb, prefix), h.svc, client, h.recalls, nil, quiet())
+		op := queue.NewOperator(c, queue.NewStore(rdb, prefix), h.svc, client, h.recalls, nil, prometheus.NewRegistry(), quiet())
 		h.ops = append(h.ops, op)
 		go op.Run(ctx, []string{"booking"})
 	}

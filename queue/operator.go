@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
 	"github.com/centralino-cup/centralino/asterisk"
 	"github.com/centralino-cup/centralino/ivr"
 	"github.com/centralino-cup/centralino/recall"
@@ -46,12 +49,57 @@ type Operator struct {
 
 	mu    sync.Mutex
 	inbox map[string]chan Assignment // waiting calls of this instance
+	m     *metrics
+}
+
+type metrics struct {
+	waiting *prometheus.GaugeVec
+	agents  *prometheus.GaugeVec
+	ewt     *prometheus.GaugeVec
+	wait    *prometheus.HistogramVec
+	calls   *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	return &metrics{
+		waiting: f.NewGaugeVec(prometheus.GaugeOpts{Name: "centralino_queue_waiting_calls", Help: "Callers waiting, by queue."}, []string{"queue"}),
+		agents:  f.NewGaugeVec(prometheus.GaugeOpts{Name: "centralino_queue_agents", Help: "Logged-in agents by state."}, []string{"state"}),
+		ewt: f.NewGaugeVec(prometheus.GaugeOpts{Name: "centralino_queue_estimated_wait_seconds",
+			Help: "Estimated wait of a caller entering now, by queue."}, []string{"queue"}),
+		wait: f.NewHistogramVec(prometheus.HistogramOpts{Name: "centralino_queue_wait_seconds",
+			Help:    "Time from first entering the queue to leaving it, by queue and outcome.",
+			Buckets: []float64{10, 30, 60, 90, 120, 180, 300, 600}}, []string{"queue", "outcome"}),
+		calls: f.NewCounterVec(prometheus.CounterOpts{Name: "centralino_queue_calls_total",
+			Help: "Callers that left the queue, by queue and outcome (agent_answered, abandoned, recall_requested)."}, []string{"queue", "outcome"}),
+	}
+}
+
+// observe refreshes the gauges (every dispatcher tick).
+func (o *Operator) observe(ctx context.Context, queues []string) {
+	for _, q := range queues {
+		ids, err := o.store.Waiting(ctx, q)
+		if err != nil {
+			return
+		}
+		o.m.waiting.WithLabelValues(q).Set(float64(len(ids)))
+		serving, _ := o.store.Serving(ctx, q)
+		aht, _ := o.store.HandleTime(ctx, q, o.cfg.DefaultHandleTime)
+		o.m.ewt.WithLabelValues(q).Set(EstimateWait(len(ids)+1, serving, aht).Seconds())
+	}
+	counts, err := o.store.AgentStates(ctx)
+	if err != nil {
+		return
+	}
+	for _, st := range []AgentState{Ready, Paused, Ringing, Busy, WrapUp} {
+		o.m.agents.WithLabelValues(string(st)).Set(float64(counts[st]))
+	}
 }
 
 var _ ivr.Operator = (*Operator)(nil)
 
 // NewOperator builds the operator; Run must run for assignments to flow.
-func NewOperator(cfg OperatorConfig, store *Store, svc *Service, client *asterisk.Client, recalls ivr.Recalls, clock func() time.Time, log *slog.Logger) *Operator {
+func NewOperator(cfg OperatorConfig, store *Store, svc *Service, client *asterisk.Client, recalls ivr.Recalls, clock func() time.Time, reg prometheus.Registerer, log *slog.Logger) *Operator {
 	if cfg.AnnounceEvery == 0 {
 		cfg.AnnounceEvery = 45 * time.Second
 	}
@@ -71,7 +119,7 @@ func NewOperator(cfg OperatorConfig, store *Store, svc *Service, client *asteris
 		clock = time.Now
 	}
 	return &Operator{cfg: cfg, store: store, svc: svc, client: client, recalls: recalls, now: clock,
-		log: log.With("component", "queue", "instance", cfg.Instance), inbox: map[string]chan Assignment{}}
+		log: log.With("component", "queue", "instance", cfg.Instance), inbox: map[string]chan Assignment{}, m: newMetrics(reg)}
 }
 
 // Run receives this instance's assignments and re-dispatches every queue
@@ -99,6 +147,7 @@ func (o *Operator) Run(ctx context.Context, queues []string) error {
 			for _, q := range queues {
 				o.Dispatch(ctx, q)
 			}
+			o.observe(ctx, queues)
 		}
 	}
 }
@@ -177,13 +226,20 @@ func (o *Operator) Serve(ctx context.Context, call ivr.Call, t ivr.Ticket) (ivr.
 
 	w := &waiter{o: o, c: c, t: t, id: id, entered: entered, log: log, inbox: inbox, dialed: make(chan dialed, 1)}
 	h, err := w.wait(ctx)
+	waited := h.Waited
 	if h.Outcome != ivr.OutcomeAgentAnswered {
 		// Abandoned, recall accepted or failed: out of the queue.
 		lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if waited, lerr := o.store.Leave(lctx, id, o.now()); lerr == nil && h.Outcome == ivr.OutcomeAbandoned {
+		waited = o.now().Sub(entered)
+		if _, lerr := o.store.Leave(lctx, id, o.now()); lerr == nil && h.Outcome == ivr.OutcomeAbandoned {
 			log.Info("caller abandoned", "waited", waited.Round(time.Second))
 		}
+		h.Waited = waited
+	}
+	if h.Outcome != "" {
+		o.m.wait.WithLabelValues(t.Queue, string(h.Outcome)).Observe(waited.Seconds())
+		o.m.calls.WithLabelValues(t.Queue, string(h.Outcome)).Inc()
 	}
 	return h, err
 }

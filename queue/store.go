@@ -158,6 +158,22 @@ func (s *Store) Serving(ctx context.Context, queue string) (int, error) {
 	return n, nil
 }
 
+// AgentStates counts the known agents by state.
+func (s *Store) AgentStates(ctx context.Context) (map[AgentState]int, error) {
+	ids, err := s.rdb.SMembers(ctx, s.key("agents")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("listing agents: %w", err)
+	}
+	counts := map[AgentState]int{}
+	for _, id := range ids {
+		st, err := s.rdb.HGet(ctx, s.key("agent", id), "state").Result()
+		if err == nil {
+			counts[AgentState(st)]++
+		}
+	}
+	return counts, nil
+}
+
 // HandleTime is the queue's average handled-call time (an exponentially
 // weighted mean, weight 0.2), def when nothing was handled yet.
 func (s *Store) HandleTime(ctx context.Context, queue string, def time.Duration) (time.Duration, error) {

@@ -98,7 +98,7 @@ func run(cfg config.Config, log *slog.Logger) error {
 		store := queue.NewStore(rdb, "centralino")
 		agents = queue.NewService(store, queue.Options{WrapUp: cfg.Queue.WrapUp, Log: log})
 		op = queue.NewOperator(queue.OperatorConfig{Instance: instance, AnnounceEvery: cfg.Queue.AnnounceEvery,
-			RecallAfter: cfg.Queue.RecallAfter, RingTimeout: cfg.Queue.RingTimeout}, store, agents, calls, recalls, nil, log)
+			RecallAfter: cfg.Queue.RecallAfter, RingTimeout: cfg.Queue.RingTimeout}, store, agents, calls, recalls, nil, reg, log)
 		operator = op
 		go func() {
 			if err := op.Run(ctx, cfg.Queue.Queues); err != nil {
