@@ -5,8 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
+		"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/centralino-cup/centralino/asterisk"
@@ -42,6 +41,7 @@ type harness struct {
 	sim     *callsim.Simulator
 	results chan served
 	recalls *recall.Service
+	records *ivr.Records
 }
 
 type handler struct{ h *harness }
@@ -51,7 +51,12 @@ func (h handler) Handle(ctx context.Context, c *asterisk.Call) {
 	if c.Answer(ctx) != nil {
 		return
 	}
-	hd, err := h.h.ops[0].Serve(ctx, leg{c}, ivr.Ticket{CallID: uuid.New(), Caller: "+393471234567", Queue: "booking"})
+	id, err := h.h.records.Start(ctx, ivr.CallStart{ChannelID: c.ID(), Inbound: true, Caller: "+393471234567", DID: "800466222", InHours: true}, time.Now())
+	if err != nil {
+		h.h.results <- served{err: err}
+		return
+	}
+	hd, err := h.h.ops[0].Serve(ctx, leg{c}, ivr.Ticket{CallID: id, Caller: "+393471234567", Queue: "booking"})
 	h.h.results <- served{hd, err}
 }
 func (handler) Recover(context.Context, *asterisk.Call) {}
@@ -61,7 +66,9 @@ func newHarness(t *testing.T, cfg queue.OperatorConfig) *harness {
 	store, rdb, prefix := newStore(t)
 	h := &harness{t: t, store: store, app: asteristest.App("t-queue"), results: make(chan served, 4)}
 	h.svc = queue.NewService(store, queue.Options{WrapUp: 2 * time.Second, Log: quiet()})
-	h.recalls = recall.NewService(pgtest.NewDB(t), nil, quiet())
+	db := pgtest.NewDB(t)
+	h.recalls = recall.NewService(db, nil, quiet())
+	h.records = ivr.NewRecords(db)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	client := asterisk.New(asteristest.Config(t, h.app), handler{h}, prometheus.NewRegistry(), asteristest.Quiet())
@@ -146,9 +153,7 @@ func TestAgentAnswersAndWrapsUp(t *testing.T) {
 	h := newHarness(t, queue.OperatorConfig{DefaultHandleTime: 30 * time.Second})
 	h.agent("anna", callsim.Agent(time.Second), true)
 	c := h.call()
-	// Told where they are, then connected when the agent answers.
-	heard(t, c, "posizione_in_coda")
-	heard(t, c, "meno_di_un_minuto")
+	// An agent is free: straight to her, no announcement.
 	waitState(t, h, "anna", queue.Busy)
 	require.Equal(t, 0, len(mustWaiting(t, h)))
 	require.NoError(t, c.Hangup(context.Background()))
@@ -156,6 +161,7 @@ func TestAgentAnswersAndWrapsUp(t *testing.T) {
 	require.NoError(t, r.err)
 	require.Equal(t, ivr.OutcomeAgentAnswered, r.h.Outcome)
 	require.Equal(t, "anna", r.h.Agent)
+	require.NotContains(t, c.Heard(), "sound:centralino/posizione_in_coda")
 	// The caller left the bridge: the agent is released into wrap-up.
 	waitState(t, h, "anna", queue.WrapUp)
 }

@@ -273,6 +273,9 @@ func (w *waiter) announcement(ctx context.Context) ([]string, bool) {
 	pos, _ := o.store.Position(ctx, w.t.Queue, w.id)
 	serving, _ := o.store.Serving(ctx, w.t.Queue)
 	aht, _ := o.store.HandleTime(ctx, w.t.Queue, o.cfg.DefaultHandleTime)
+	if pos == 0 {
+		return nil, false // already on the way to an agent
+	}
 	ewt := EstimateWait(pos, serving, aht)
 	var m []string
 	if pos > 0 {
@@ -339,6 +342,9 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 			return
 		}
 		media, offer := w.announcement(ctx)
+		if len(media) == 0 {
+			return
+		}
 		stopMOH()
 		actx, acancel = context.WithCancel(ctx)
 		adone = make(chan announced, 1)
