@@ -78,6 +78,13 @@ type Operator interface {
 	Serve(ctx context.Context, call Call, t Ticket) (Handoff, error)
 }
 
+// Rejoiner is an Operator that can take back, after a controller restart,
+// a caller who was waiting for an agent (ok=false: the call was not
+// waiting).
+type Rejoiner interface {
+	Rejoin(ctx context.Context, call Call, callID uuid.UUID) (h Handoff, ok bool, err error)
+}
+
 // Ticket is what the agent's screen shows about the caller.
 type Ticket struct {
 	CallID uuid.UUID

@@ -118,6 +118,17 @@ func (f *Flow) Handle(ctx context.Context, call Call, in Inbound) {
 	if err := f.Records.Answered(ctx, id, f.Clock()); err != nil {
 		st.log.Error("recording answer", "err", err)
 	}
+	if in.Recovered && st.inHours {
+		// A caller who was waiting for an agent goes back to its place.
+		if rj, ok := f.Operator.(Rejoiner); ok {
+			h, waiting, err := rj.Rejoin(ctx, call, id)
+			if waiting {
+				st.outcome, st.recall, st.agent = h.Outcome, h.RecallID, h.Agent
+				f.conclude(ctx, s, st, err)
+				return
+			}
+		}
+	}
 	f.conclude(ctx, s, st, f.run(ctx, s, st))
 }
 

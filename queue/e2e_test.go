@@ -2,10 +2,12 @@ package queue_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
-		"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/centralino-cup/centralino/asterisk"
@@ -42,6 +44,40 @@ type harness struct {
 	results chan served
 	recalls *recall.Service
 	records *ivr.Records
+	client  *asterisk.Client
+	cfg     queue.OperatorConfig
+	rdb     *redis.Client
+	prefix  string
+	stopA   context.CancelFunc // the first instance's dispatcher
+	mu      sync.Mutex
+}
+
+// op is the operator of the instance holding the calls.
+func (h *harness) op() *queue.Operator {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ops[0]
+}
+
+// restart stops the controller holding the calls, as if killed, and starts
+// a new one (with its own operator, same instance name) that re-adopts them.
+func (h *harness) restart() {
+	h.stopA()
+	h.client.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	h.t.Cleanup(cancel)
+	client := asterisk.New(asteristest.Config(h.t, h.app), handler{h}, prometheus.NewRegistry(), asteristest.Quiet())
+	c := h.cfg
+	c.Instance = "a"
+	op := queue.NewOperator(c, queue.NewStore(h.rdb, h.prefix), h.svc, client, h.recalls, nil, prometheus.NewRegistry(), quiet())
+	h.mu.Lock()
+	h.ops[0], h.client = op, client
+	h.mu.Unlock()
+	go op.Run(ctx, []string{"booking"})
+	sctx, scancel := context.WithTimeout(ctx, 15*time.Second)
+	defer scancel()
+	require.NoError(h.t, client.Start(sctx))
+	h.t.Cleanup(client.Stop)
 }
 
 type handler struct{ h *harness }
@@ -56,15 +92,29 @@ func (h handler) Handle(ctx context.Context, c *asterisk.Call) {
 		h.h.results <- served{err: err}
 		return
 	}
-	hd, err := h.h.ops[0].Serve(ctx, leg{c}, ivr.Ticket{CallID: id, Caller: "+393471234567", Queue: "booking"})
+	hd, err := h.h.op().Serve(ctx, leg{c}, ivr.Ticket{CallID: id, Caller: "+393471234567", Queue: "booking"})
 	h.h.results <- served{hd, err}
 }
-func (handler) Recover(context.Context, *asterisk.Call) {}
+
+// Recover re-adopts a caller found after a restart, as the IVR does.
+func (h handler) Recover(ctx context.Context, c *asterisk.Call) {
+	defer c.Hangup(context.Background())
+	id, err := h.h.records.Start(ctx, ivr.CallStart{ChannelID: c.ID(), Inbound: true, DID: "800466222", InHours: true}, time.Now())
+	if err != nil {
+		h.h.results <- served{err: err}
+		return
+	}
+	hd, ok, err := h.h.op().Rejoin(ctx, leg{c}, id)
+	if !ok {
+		h.h.t.Errorf("call %s not re-adopted", id)
+	}
+	h.h.results <- served{hd, err}
+}
 
 func newHarness(t *testing.T, cfg queue.OperatorConfig) *harness {
 	t.Helper()
 	store, rdb, prefix := newStore(t)
-	h := &harness{t: t, store: store, app: asteristest.App("t-queue"), results: make(chan served, 4)}
+	h := &harness{t: t, store: store, app: asteristest.App("t-queue"), results: make(chan served, 4), cfg: cfg, rdb: rdb, prefix: prefix}
 	h.svc = queue.NewService(store, queue.Options{WrapUp: 2 * time.Second, Log: quiet()})
 	db := pgtest.NewDB(t)
 	h.recalls = recall.NewService(db, nil, quiet())
@@ -76,13 +126,19 @@ func newHarness(t *testing.T, cfg queue.OperatorConfig) *harness {
 	defer scancel()
 	require.NoError(t, client.Start(sctx))
 	t.Cleanup(client.Stop)
+	h.client = client
 	// Two controller instances share the queue; calls enter the first.
 	for _, inst := range []string{"a", "b"} {
 		c := cfg
 		c.Instance = inst
 		op := queue.NewOperator(c, queue.NewStore(rdb, prefix), h.svc, client, h.recalls, nil, prometheus.NewRegistry(), quiet())
 		h.ops = append(h.ops, op)
-		go op.Run(ctx, []string{"booking"})
+		octx, ocancel := context.WithCancel(ctx)
+		t.Cleanup(ocancel)
+		if inst == "a" {
+			h.stopA = ocancel
+		}
+		go op.Run(octx, []string{"booking"})
 	}
 	h.sim = callsim.New(asteristest.Config(t, asteristest.App("t-qcaller")), prometheus.NewRegistry(), asteristest.Quiet())
 	require.NoError(t, h.sim.Start(sctx))
@@ -230,4 +286,27 @@ func mustWaiting(t *testing.T, h *harness) []string {
 	ids, err := h.store.Waiting(context.Background(), "booking")
 	require.NoError(t, err)
 	return ids
+}
+
+func TestRestartMidQueueKeepsOrderAndServes(t *testing.T) {
+	h := newHarness(t, queue.OperatorConfig{DefaultHandleTime: 30 * time.Second, RecallAfter: time.Hour})
+	first := h.call()
+	require.Eventually(t, func() bool { return len(mustWaiting(t, h)) == 1 }, 10*time.Second, 50*time.Millisecond)
+	second := h.call()
+	require.Eventually(t, func() bool { return len(mustWaiting(t, h)) == 2 }, 10*time.Second, 50*time.Millisecond)
+	order := mustWaiting(t, h)
+
+	// The controller dies with both callers waiting: they stay in the
+	// queue, and the new controller re-adopts them in their order.
+	h.restart()
+	time.Sleep(2 * time.Second)
+	require.Equal(t, order, mustWaiting(t, h))
+
+	h.agent("fabio", callsim.Agent(time.Second), true)
+	h.op().Dispatch(context.Background(), "booking")
+	waitState(t, h, "fabio", queue.Busy)
+	require.Equal(t, order[0], h.state("fabio").CallID, "the first caller is answered first")
+	require.Equal(t, order[1:], mustWaiting(t, h))
+	require.NoError(t, first.Hangup(context.Background()))
+	require.NoError(t, second.Hangup(context.Background()))
 }

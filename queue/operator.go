@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
@@ -126,6 +127,9 @@ func NewOperator(cfg OperatorConfig, store *Store, svc *Service, client *asteris
 // once a second (wrap-ups ending, agents made ready elsewhere), until ctx
 // ends.
 func (o *Operator) Run(ctx context.Context, queues []string) error {
+	if err := o.store.Heartbeat(ctx, o.cfg.Instance, 5*time.Second); err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
 	sub := o.store.Subscribe(ctx, o.cfg.Instance)
 	defer sub.Close()
 	if _, err := sub.Receive(ctx); err != nil {
@@ -144,6 +148,12 @@ func (o *Operator) Run(ctx context.Context, queues []string) error {
 				o.deliver(ctx, Assignment{CallID: p[0], AgentID: p[1], Endpoint: p[2], Owner: o.cfg.Instance})
 			}
 		case <-tick.C:
+			if err := o.store.Heartbeat(ctx, o.cfg.Instance, 5*time.Second); err != nil {
+				o.log.Error("heartbeat", "err", err)
+			}
+			if ids, err := o.store.ReleaseOrphans(ctx, o.now(), o.svc.wrapUp); err == nil && len(ids) > 0 {
+				o.log.Warn("agents released from a dead instance's calls", "agents", ids)
+			}
 			for _, q := range queues {
 				o.Dispatch(ctx, q)
 			}
@@ -191,6 +201,31 @@ func (o *Operator) deliver(ctx context.Context, a Assignment) {
 	}
 }
 
+var _ ivr.Rejoiner = (*Operator)(nil)
+
+// Rejoin takes back a caller found after a controller restart that was
+// waiting in the queue: it keeps its place and its first-entry time. A
+// caller that was ringing an agent goes back to waiting and the agent is
+// freed. ok=false when the call was not in the queue.
+func (o *Operator) Rejoin(ctx context.Context, call ivr.Call, callID uuid.UUID) (ivr.Handoff, bool, error) {
+	info, err := o.store.Call(ctx, callID.String())
+	if err != nil || info.State == "connected" {
+		return ivr.Handoff{}, false, nil
+	}
+	if info.State == "ringing" {
+		if err := o.store.Requeue(ctx, info.CallID); err != nil {
+			return ivr.Handoff{}, false, err
+		}
+		if info.Agent != "" {
+			_ = o.svc.Release(ctx, Assignment{CallID: info.CallID, AgentID: info.Agent})
+		}
+	}
+	o.log.Info("caller re-adopted in the queue", "call_id", info.CallID, "queue", info.Queue)
+	h, err := o.Serve(ctx, call, ivr.Ticket{CallID: callID, Caller: info.Caller, Queue: info.Queue, Keyed: info.Keyed,
+		Reason: "recovered", EnteredIVR: info.Entered})
+	return h, true, err
+}
+
 // ariCall is how the IVR's call exposes its channel.
 type ariCall interface{ ARI() *asterisk.Call }
 
@@ -226,6 +261,11 @@ func (o *Operator) Serve(ctx context.Context, call ivr.Call, t ivr.Ticket) (ivr.
 
 	w := &waiter{o: o, c: c, t: t, id: id, entered: entered, log: log, inbox: inbox, dialed: make(chan dialed, 1)}
 	h, err := w.wait(ctx)
+	if c.Detached() {
+		// This controller is stopping, the caller is not: it keeps its
+		// place for the next controller to re-adopt (Rejoin).
+		return ivr.Handoff{}, ctx.Err()
+	}
 	waited := h.Waited
 	if h.Outcome != ivr.OutcomeAgentAnswered {
 		// Abandoned, recall accepted or failed: out of the queue.

@@ -114,6 +114,10 @@ type CallInfo struct {
 	Recall  bool              `json:"recall"`
 	Entered time.Time         `json:"entered_at"`
 	Keyed   map[string]string `json:"keyed"`
+	// State is waiting, ringing or connected; Agent is set from ringing.
+	State string `json:"-"`
+	Agent string `json:"-"`
+	Owner string `json:"-"`
 }
 
 // Call reads a caller's details (waiting or connected).
@@ -126,7 +130,8 @@ func (s *Store) Call(ctx context.Context, callID string) (CallInfo, error) {
 		return CallInfo{}, ErrNotWaiting
 	}
 	ms, _ := strconv.ParseInt(m["entered_ms"], 10, 64)
-	c := CallInfo{CallID: callID, Queue: m["queue"], Caller: m["caller"], Recall: m["recall"] == "1", Entered: time.UnixMilli(ms).UTC()}
+	c := CallInfo{CallID: callID, Queue: m["queue"], Caller: m["caller"], Recall: m["recall"] == "1", Entered: time.UnixMilli(ms).UTC(),
+		State: m["state"], Agent: m["agent"], Owner: m["owner"]}
 	if m["keyed"] != "" {
 		_ = json.Unmarshal([]byte(m["keyed"]), &c.Keyed)
 	}
@@ -195,6 +200,43 @@ func (s *Store) ObserveHandleTime(ctx context.Context, queue string, d, def time
 	}
 	next := time.Duration(0.8*float64(cur) + 0.2*float64(d))
 	return s.rdb.Set(ctx, s.key("aht", queue), next.Milliseconds(), 0).Err()
+}
+
+// Heartbeat says this instance is alive for ttl.
+func (s *Store) Heartbeat(ctx context.Context, instance string, ttl time.Duration) error {
+	return s.rdb.Set(ctx, s.key("instance", instance), "1", ttl).Err()
+}
+
+// ReleaseOrphans frees agents left ringing or busy by an instance that
+// died (its heartbeat expired): ringing ones are ready again, busy ones go
+// to wrap-up. It returns the agents released.
+func (s *Store) ReleaseOrphans(ctx context.Context, now time.Time, wrapUp time.Duration) ([]string, error) {
+	ids, err := s.rdb.SMembers(ctx, s.key("agents")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("listing agents: %w", err)
+	}
+	var released []string
+	for _, id := range ids {
+		a, err := s.Agent(ctx, id)
+		if err != nil || (a.State != Ringing && a.State != Busy) {
+			continue
+		}
+		owner, _ := s.rdb.HGet(ctx, s.key("call", a.CallID), "owner").Result()
+		if owner != "" {
+			alive, err := s.rdb.Exists(ctx, s.key("instance", owner)).Result()
+			if err != nil || alive == 1 {
+				continue
+			}
+		}
+		t := Transition{AgentID: id, To: Ready, From: []AgentState{Ringing}}
+		if a.State == Busy {
+			t = Transition{AgentID: id, To: WrapUp, From: []AgentState{Busy}, Until: now.Add(wrapUp)}
+		}
+		if _, err := s.SetAgent(ctx, t, now); err == nil {
+			released = append(released, id)
+		}
+	}
+	return released, nil
 }
 
 // Publish sends an assignment to the instance that owns the call.

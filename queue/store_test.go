@@ -233,3 +233,32 @@ func TestTwoInstancesAssignEachCallOnce(t *testing.T) {
 	left, _ := s2.Waiting(ctx, "booking")
 	require.Len(t, left, calls-agents)
 }
+
+// An instance that dies leaves no agent stuck: once its heartbeat expires,
+// its agents are freed; a live instance's agents are left alone.
+func TestDeadInstanceReleasesItsAgents(t *testing.T) {
+	s, _, _ := newStore(t)
+	c := &clock{t: t0}
+	svc := queue.NewService(s, queue.Options{Clock: c.Now, Log: quiet()})
+	ctx := context.Background()
+	for _, a := range []string{"anna", "bruno"} {
+		require.NoError(t, svc.Login(ctx, a, "PJSIP/"+a, []string{"booking"}))
+		require.NoError(t, svc.Ready(ctx, a))
+	}
+	require.NoError(t, s.Heartbeat(ctx, "alive", time.Minute))
+	require.NoError(t, s.Enqueue(ctx, queue.Waiting{CallID: "c-dead", Queue: "booking", Entered: t0, Owner: "dead"}))
+	require.NoError(t, s.Enqueue(ctx, queue.Waiting{CallID: "c-alive", Queue: "booking", Entered: t0.Add(time.Second), Owner: "alive"}))
+	a1, _, _ := s.Assign(ctx, "booking", c.Now())
+	a2, _, _ := s.Assign(ctx, "booking", c.Now())
+	_, err := svc.Connected(ctx, a1)
+	require.NoError(t, err)
+	// a2 stays ringing on the live instance.
+
+	released, err := s.ReleaseOrphans(ctx, c.Now(), 10*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, []string{a1.AgentID}, released)
+	ag, _ := s.Agent(ctx, a1.AgentID)
+	require.Equal(t, queue.WrapUp, ag.State)
+	ag, _ = s.Agent(ctx, a2.AgentID)
+	require.Equal(t, queue.Ringing, ag.State)
+}

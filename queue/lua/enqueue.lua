@@ -2,6 +2,9 @@
 -- KEYS: waiting zset, call hash. ARGV: id, score, queue, priority,
 -- entered_ms, caller, recall, owner, keyed (JSON).
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  -- A caller re-adopted by another instance after a restart keeps its
+  -- place; only the owner changes.
+  redis.call('HSET', KEYS[2], 'owner', ARGV[8])
   return 0
 end
 redis.call('HSET', KEYS[2], 'queue', ARGV[3], 'priority', ARGV[4], 'entered_ms', ARGV[5],
