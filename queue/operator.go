@@ -398,10 +398,29 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 			done <- announced{k, err}
 		}(actx)
 	}
+	var ringing *Assignment // an agent being dialled
+	abandoned := func() (ivr.Handoff, error) {
+		if ringing != nil {
+			// The dial ends with the caller's context (an agent who just
+			// answered is hung up); the agent is free.
+			select {
+			case d := <-w.dialed:
+				if d.leg != nil {
+					d.leg.Hangup(context.Background())
+					o.client.Release(d.leg)
+				}
+			case <-time.After(5 * time.Second):
+			}
+			if err := o.svc.Release(context.Background(), *ringing); err != nil {
+				w.log.Error("releasing agent", "agent_id", ringing.AgentID, "err", err)
+			}
+		}
+		return ivr.Handoff{Outcome: ivr.OutcomeAbandoned}, nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			return ivr.Handoff{Outcome: ivr.OutcomeAbandoned}, nil
+			return abandoned()
 		case <-next.C:
 			announce()
 			next.Reset(o.cfg.AnnounceEvery)
@@ -412,7 +431,7 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 		case r := <-adone:
 			adone = nil
 			if r.err != nil && ctx.Err() != nil {
-				return ivr.Handoff{Outcome: ivr.OutcomeAbandoned}, nil
+				return abandoned()
 			}
 			if r.key == "1" {
 				return w.acceptRecall(ctx)
@@ -420,11 +439,13 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 			startMOH()
 		case a := <-w.inbox:
 			// Ring the agent at once; the caller keeps listening.
+			ringing = &a
 			go func() {
 				leg, res, err := o.client.Dial(ctx, a.Endpoint, w.t.Caller, o.cfg.RingTimeout)
 				w.dialed <- dialed{a, leg, res, err}
 			}()
 		case d := <-w.dialed:
+			ringing = nil
 			if d.err != nil || d.res != asterisk.Answered {
 				reason := "no_answer"
 				if d.res == asterisk.Busy {
