@@ -34,6 +34,19 @@ type Config struct {
 	// which watches channels from their first event); only channels with a
 	// Call or a Watch are routed.
 	SubscribeAll bool
+	// OnUserEvent, when set, receives every user event of the channels the
+	// application sees (dialplan UserEvent()); it must return at once.
+	OnUserEvent func(UserEvent)
+}
+
+// UserEvent is a dialplan UserEvent() as ARI reports it.
+type UserEvent struct {
+	Name    string
+	Channel string
+	// Caller is the channel's caller ID number.
+	Caller string
+	// Stamp is Asterisk's clock.
+	Stamp time.Time
 }
 
 // Handler serves the calls of the application.
@@ -345,6 +358,9 @@ func (c *Client) route(ctx context.Context, e ari.Event) {
 		if !known || prev.ctx.Err() != nil {
 			c.adopt(ctx, newCallData(ss.Channel, ss.Args), false)
 		}
+	}
+	if ue, ok := e.(*ari.ChannelUserevent); ok && c.cfg.OnUserEvent != nil {
+		c.cfg.OnUserEvent(UserEvent{Name: ue.Eventname, Channel: ue.Channel.ID, Caller: ue.Channel.Caller.Number, Stamp: time.Time(ue.Timestamp)})
 	}
 	ce, ok := e.(channelEvent)
 	if !ok {

@@ -383,6 +383,7 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 		}
 		media, offer := w.announcement(ctx)
 		if len(media) == 0 {
+			startMOH()
 			return
 		}
 		stopMOH()

@@ -19,7 +19,7 @@ type Service struct {
 // Options tune the service.
 type Options struct {
 	// WrapUp is the pause after each call before the agent is offered the
-	// next (default 10 s).
+	// next (0: the default 10 s; negative: none).
 	WrapUp time.Duration
 	// Clock gives now (default time.Now).
 	Clock func() time.Time
@@ -28,8 +28,11 @@ type Options struct {
 
 // NewService builds the agent rules over a store.
 func NewService(store *Store, o Options) *Service {
-	if o.WrapUp == 0 {
+	switch {
+	case o.WrapUp == 0:
 		o.WrapUp = 10 * time.Second
+	case o.WrapUp < 0:
+		o.WrapUp = 0
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now

@@ -96,7 +96,11 @@ func run(cfg config.Config, log *slog.Logger) error {
 			instance, _ = os.Hostname()
 		}
 		store := queue.NewStore(rdb, "centralino")
-		agents = queue.NewService(store, queue.Options{WrapUp: cfg.Queue.WrapUp, Log: log})
+		wrapUp := cfg.Queue.WrapUp
+		if wrapUp == 0 {
+			wrapUp = -1 // configured as none
+		}
+		agents = queue.NewService(store, queue.Options{WrapUp: wrapUp, Log: log})
 		op = queue.NewOperator(queue.OperatorConfig{Instance: instance, AnnounceEvery: cfg.Queue.AnnounceEvery,
 			RecallAfter: cfg.Queue.RecallAfter, RingTimeout: cfg.Queue.RingTimeout}, store, agents, calls, recalls, nil, reg, log)
 		operator = op
