@@ -17,7 +17,7 @@ export CENTRALINO_ARI_USER ?= centralino
 export CENTRALINO_ARI_PASSWORD ?= centralino
 
 .PHONY: all build setup run test test-unit vet asterisk-up asterisk-down \
-        prompts migrate seed bench-booking bench-ari bench-ivr clean
+        prompts migrate seed bench-booking bench-ari bench-ivr bench-queue clean
 
 all: build
 
@@ -77,6 +77,11 @@ bench-ivr: setup build
 	$(BIN)/centralinoctl bench ivr -prepare
 	bash scripts/asterisk-sandbox.sh up
 	$(BIN)/centralinoctl bench ivr
+
+# Queue figure: the same call load through Asterisk's app_queue and through
+# centralino's queue, side by side (last line: JSON).
+bench-queue: setup build asterisk-up
+	$(BIN)/centralinoctl bench queue
 
 clean:
 	rm -rf $(BIN)

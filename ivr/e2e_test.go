@@ -436,8 +436,9 @@ func TestOperatorAnswersInTheQueue(t *testing.T) {
 	rec := r.waitRecord()
 	require.Equal(t, "transferred", rec.Outcome)
 	// The simulated agent answers after a second and the caller is
-	// bridged to them: the call stays up, out of the IVR.
-	time.Sleep(3 * time.Second)
+	// bridged to them: the call stays up, out of the IVR, past the
+	// prompt and the queue's 2-second timeout.
+	time.Sleep(8 * time.Second)
 	select {
 	case <-c.c.Ended():
 		t.Fatal("the call ended instead of reaching the agent")

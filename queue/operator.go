@@ -418,7 +418,22 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 		}
 		return ivr.Handoff{Outcome: ivr.OutcomeAbandoned}, nil
 	}
+	ring := func(a Assignment) {
+		// Ring the agent at once; the caller keeps listening.
+		ringing = &a
+		go func() {
+			leg, res, err := o.client.Dial(ctx, a.Endpoint, w.t.Caller, o.cfg.RingTimeout)
+			w.dialed <- dialed{a, leg, res, err}
+		}()
+	}
 	for {
+		// An assignment goes before anything else (an announcement's
+		// reads): the agent's phone rings first.
+		select {
+		case a := <-w.inbox:
+			ring(a)
+		default:
+		}
 		select {
 		case <-ctx.Done():
 			return abandoned()
@@ -439,12 +454,7 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 			}
 			startMOH()
 		case a := <-w.inbox:
-			// Ring the agent at once; the caller keeps listening.
-			ringing = &a
-			go func() {
-				leg, res, err := o.client.Dial(ctx, a.Endpoint, w.t.Caller, o.cfg.RingTimeout)
-				w.dialed <- dialed{a, leg, res, err}
-			}()
+			ring(a)
 		case d := <-w.dialed:
 			ringing = nil
 			if d.err != nil || d.res != asterisk.Answered {

@@ -6,6 +6,7 @@
 //	centralinoctl [-config FILE] prompts [-out DIR] [-studio DIR] [-names=true]
 //	centralinoctl [-config FILE] bench booking [-scale liguria] [-clients 64] [-duration 20s] [-lookups 2000]
 //	centralinoctl [-config FILE] bench ivr [-prepare] [-db centralino_bench_ivr]
+//	centralinoctl [-config FILE] bench queue [-calls 200] [-agents 20] [-rate 10]
 package main
 
 import (
@@ -19,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/centralino-cup/centralino/asterisk"
 	"github.com/centralino-cup/centralino/booking"
 	"github.com/centralino-cup/centralino/booking/bench"
@@ -27,6 +30,8 @@ import (
 	"github.com/centralino-cup/centralino/ivr"
 	ivrbench "github.com/centralino-cup/centralino/ivr/bench"
 	"github.com/centralino-cup/centralino/postgres"
+	queuebench "github.com/centralino-cup/centralino/queue/bench"
+	"github.com/centralino-cup/centralino/recall"
 )
 
 const usage = `usage: centralinoctl [-config FILE] COMMAND
@@ -35,7 +40,8 @@ commands:
   seed [flags]            build a realistic region (see seed -h)
   prompts [flags]         render the Italian prompts to 8 kHz WAV (see prompts -h)
   bench booking [flags]   benchmark the booking core (see bench booking -h)
-  bench ivr [flags]       time a citizen booking through the IVR on the sandbox (see bench ivr -h)`
+  bench ivr [flags]       time a citizen booking through the IVR on the sandbox (see bench ivr -h)
+  bench queue [flags]     app_queue and centralino's queue side by side on the sandbox (see bench queue -h)`
 
 func main() {
 	path := flag.String("config", "", "YAML configuration file (empty: built-in defaults)")
@@ -86,6 +92,8 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, args []string
 			return runBenchBooking(ctx, cfg, log, args[2:])
 		case "ivr":
 			return runBenchIVR(ctx, cfg, log, args[2:])
+		case "queue":
+			return runBenchQueue(ctx, cfg, log, args[2:])
 		}
 		return errUsage
 	}
@@ -255,5 +263,36 @@ func runBenchIVR(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 	ari := asterisk.Config{URL: cfg.ARI.URL, WebsocketURL: cfg.ARI.WebsocketURL, User: cfg.ARI.User,
 		Password: cfg.ARI.Password, RequestTimeout: cfg.ARI.RequestTimeout}
 	_, err = ivrbench.Run(ctx, db, ari, log.With("bench", "ivr"), os.Stdout)
+	return err
+}
+
+func runBenchQueue(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("bench queue", flag.ContinueOnError)
+	o := queuebench.Options{}
+	fs.IntVar(&o.Calls, "calls", 200, "callers per run")
+	fs.IntVar(&o.Agents, "agents", 20, "simulated agents (ring 1 s, talk 2 s)")
+	fs.Float64Var(&o.Rate, "rate", 5, "callers entering per second")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.Calls < 2 || o.Agents < 1 || o.Rate <= 0 {
+		return errors.New("calls ≥ 2, agents ≥ 1 and a positive rate are required")
+	}
+	ropts, err := redis.ParseURL(cfg.Redis.URL)
+	if err != nil {
+		return fmt.Errorf("redis.url: %w", err)
+	}
+	rdb := redis.NewClient(ropts)
+	defer rdb.Close()
+	db, err := postgres.Open(ctx, cfg.Database.URL, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ari := asterisk.Config{URL: cfg.ARI.URL, WebsocketURL: cfg.ARI.WebsocketURL, User: cfg.ARI.User,
+		Password: cfg.ARI.Password, RequestTimeout: cfg.ARI.RequestTimeout}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	_, err = queuebench.Run(ctx, ari, rdb, recall.NewService(db, nil, log), o, log.With("bench", "queue"), os.Stdout)
 	return err
 }
