@@ -333,6 +333,73 @@ func (c *Client) Dial(ctx context.Context, endpoint, callerID string, timeout ti
 	}
 }
 
+// Ring calls an endpoint in one request (ARI originate; Dial needs three):
+// the callee is presented callerID, and the call enters the application
+// when answered. The results are Dial's: answered, busy, no answer within
+// timeout, or failed.
+func (c *Client) Ring(ctx context.Context, endpoint, callerID string, timeout time.Duration) (*Call, DialResult, error) {
+	call, err := c.Originate(ctx, OriginateRequest{Endpoint: endpoint, CallerID: callerID, Timeout: timeout})
+	if err != nil {
+		return nil, Failed, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout+2*time.Second)
+	defer cancel()
+	ringing := false
+	fail := func(r DialResult) (*Call, DialResult, error) {
+		call.Hangup(context.Background())
+		c.forgetOutbound(call)
+		return nil, r, nil
+	}
+	// Until it answers, the channel is not in the application: subscribe
+	// to its events (after the ring has started), then check it did not
+	// end before the subscription.
+	cl, err := c.current()
+	if err != nil {
+		return fail(Failed)
+	}
+	start := time.Now()
+	err = cl.Application().Subscribe(ari.NewKey(ari.ApplicationKey, c.cfg.Application), "channel:"+call.id)
+	c.observe("subscribe", start)
+	if err != nil {
+		return fail(Failed) // already gone: busy or unreachable
+	}
+	if _, err := cl.Channel().Data(ari.NewKey(ari.ChannelKey, call.id)); err != nil {
+		return fail(Failed)
+	}
+	byCause := func(cause int) DialResult {
+		switch {
+		case cause == 17: // user busy
+			return Busy
+		case cause == 18 || cause == 19 || cause == 21 || (ringing && (cause == 0 || cause == 16)):
+			return NoAnswer // no user responding, no answer, rejected
+		}
+		return Failed
+	}
+	for {
+		e, err := call.next(ctx)
+		if err != nil {
+			if ctx.Err() != nil && ringing {
+				return fail(NoAnswer)
+			}
+			return fail(Failed)
+		}
+		switch ev := e.(type) {
+		case *ari.StasisStart:
+			call.callData = newCallData(ev.Channel, ev.Args)
+			call.outbound = false
+			return call, Answered, nil
+		case *ari.ChannelStateChange:
+			if ev.Channel.State == "Ringing" {
+				ringing = true
+			}
+		case *ari.ChannelHangupRequest:
+			return fail(byCause(ev.Cause))
+		case *ari.ChannelDestroyed:
+			return fail(byCause(ev.Cause))
+		}
+	}
+}
+
 // awaitStasis reads a created channel's events up to its StasisStart.
 func (call *Call) awaitStasis(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)

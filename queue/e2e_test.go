@@ -242,7 +242,9 @@ func TestBusyPhoneIsNotRetriedInALoop(t *testing.T) {
 	h.agent("dario", callsim.AgentBusy, true)
 	c := h.call()
 	waitState(t, h, "dario", queue.Paused)
-	require.Equal(t, "busy", h.state("dario").Reason)
+	// Busy, or unreachable when the phone refused before its events
+	// could be followed: either way paused, not rung again.
+	require.Contains(t, []string{"busy", "unreachable"}, h.state("dario").Reason)
 	// Still waiting, at the head, for the next agent.
 	require.Len(t, mustWaiting(t, h), 1)
 	require.NoError(t, c.Hangup(context.Background()))

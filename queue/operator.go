@@ -422,7 +422,7 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 		// Ring the agent at once; the caller keeps listening.
 		ringing = &a
 		go func() {
-			leg, res, err := o.client.Dial(ctx, a.Endpoint, w.t.Caller, o.cfg.RingTimeout)
+			leg, res, err := o.client.Ring(ctx, a.Endpoint, w.t.Caller, o.cfg.RingTimeout)
 			w.dialed <- dialed{a, leg, res, err}
 		}()
 	}

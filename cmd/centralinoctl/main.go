@@ -270,7 +270,7 @@ func runBenchQueue(ctx context.Context, cfg config.Config, log *slog.Logger, arg
 	fs := flag.NewFlagSet("bench queue", flag.ContinueOnError)
 	o := queuebench.Options{}
 	fs.IntVar(&o.Calls, "calls", 200, "callers per run")
-	fs.IntVar(&o.Agents, "agents", 20, "simulated agents (ring 1 s, talk 2 s)")
+	fs.IntVar(&o.Agents, "agents", 30, "simulated agents (ring 1 s, talk 2 s)")
 	fs.Float64Var(&o.Rate, "rate", 5, "callers entering per second")
 	if err := fs.Parse(args); err != nil {
 		return err
