@@ -34,6 +34,9 @@ type OperatorConfig struct {
 	DefaultHandleTime time.Duration
 	// MOHClass is the music on hold between announcements ("default").
 	MOHClass string
+	// OnEstimate, when set, receives each caller's estimated wait on entry
+	// (the benchmark compares it with the actual wait).
+	OnEstimate func(t ivr.Ticket, ewt time.Duration)
 }
 
 // Operator serves the IVR's operator branch with centralino's own queue:
@@ -285,7 +288,8 @@ func (o *Operator) Serve(ctx context.Context, call ivr.Call, t ivr.Ticket) (ivr.
 }
 
 type dialed struct {
-	a   Assignment
+	a       Assignment
+	started time.Time // ringing since
 	leg *asterisk.Call
 	res asterisk.DialResult
 	err error
@@ -302,6 +306,8 @@ type waiter struct {
 	inbox   chan Assignment
 	dialed  chan dialed
 	offered bool
+	// estimated: the entry estimate was reported.
+	estimated bool
 }
 
 func prompt(id string) string { return "sound:" + ivr.PromptDir + "/" + id }
@@ -313,10 +319,19 @@ func (w *waiter) announcement(ctx context.Context) ([]string, bool) {
 	pos, _ := o.store.Position(ctx, w.t.Queue, w.id)
 	serving, _ := o.store.Serving(ctx, w.t.Queue)
 	aht, _ := o.store.HandleTime(ctx, w.t.Queue, o.cfg.DefaultHandleTime)
+	aht += o.svc.wrapUp // an agent is free again after the wrap-up
 	if pos == 0 {
+		if !w.estimated && o.cfg.OnEstimate != nil {
+			w.estimated = true
+			o.cfg.OnEstimate(w.t, 0)
+		}
 		return nil, false // already on the way to an agent
 	}
 	ewt := EstimateWait(pos, serving, aht)
+	if !w.estimated && o.cfg.OnEstimate != nil {
+		w.estimated = true
+		o.cfg.OnEstimate(w.t, ewt)
+	}
 	var m []string
 	if pos > 0 {
 		m = append(m, prompt("posizione_in_coda"), fmt.Sprintf("number:%d", pos))
@@ -336,7 +351,8 @@ func (w *waiter) announcement(ctx context.Context) ([]string, bool) {
 
 // EstimateWait is the expected wait of the caller at position pos: the
 // callers ahead, and this one, are served by the serving agents in turn,
-// each call taking the mean handle time. With nobody serving, the mean
+// each call taking the agent for the mean handle time (ringing, talking,
+// wrap-up). With nobody serving, the mean
 // handle time per position is the estimate (agents log in during the day).
 func EstimateWait(pos, serving int, aht time.Duration) time.Duration {
 	if pos <= 0 {
@@ -421,9 +437,10 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 	ring := func(a Assignment) {
 		// Ring the agent at once; the caller keeps listening.
 		ringing = &a
+		started := o.now()
 		go func() {
 			leg, res, err := o.client.Ring(ctx, a.Endpoint, w.t.Caller, o.cfg.RingTimeout)
-			w.dialed <- dialed{a, leg, res, err}
+			w.dialed <- dialed{a, started, leg, res, err}
 		}()
 	}
 	for {
@@ -501,7 +518,6 @@ func (w *waiter) connect(ctx context.Context, d dialed) (ivr.Handoff, error) {
 	o := w.o
 	bctx := context.Background()
 	defer o.client.Release(d.leg)
-	answered := o.now()
 	b, err := o.client.Bridge(ctx, w.c, d.leg)
 	if err != nil {
 		d.leg.Hangup(bctx)
@@ -523,6 +539,7 @@ func (w *waiter) connect(ctx context.Context, d dialed) (ivr.Handoff, error) {
 	if err := o.svc.CallEnded(bctx, d.a.AgentID); err != nil {
 		w.log.Error("agent wrap-up", "err", err)
 	}
-	_ = o.store.ObserveHandleTime(bctx, w.t.Queue, o.now().Sub(answered), o.cfg.DefaultHandleTime)
+	// Handle time is how long the agent was taken: ringing and talking.
+	_ = o.store.ObserveHandleTime(bctx, w.t.Queue, o.now().Sub(d.started), o.cfg.DefaultHandleTime)
 	return ivr.Handoff{Outcome: ivr.OutcomeAgentAnswered, Agent: d.a.AgentID, Waited: waited}, nil
 }

@@ -69,6 +69,21 @@ func (o *observer) on(e asterisk.UserEvent) {
 	}
 }
 
+// waits is each caller's enqueue → ringing.
+func (o *observer) waits(numbers []string) map[string]time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	w := map[string]time.Duration{}
+	for _, num := range numbers {
+		in, ok1 := o.enqueue[num]
+		r, ok2 := o.ring[num]
+		if ok1 && ok2 {
+			w[num] = r.Sub(in)
+		}
+	}
+	return w
+}
+
 func (o *observer) reset() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -181,43 +196,47 @@ func Run(ctx context.Context, ari asterisk.Config, rdb *redis.Client, recalls iv
 
 	// centralino: the same agents in a Redis queue, callers enter Stasis.
 	obs.reset()
-	prefix := "bench:" + uuid.NewString()[:8]
-	defer func() {
-		keys, _ := rdb.Keys(context.Background(), prefix+":*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-	}()
-	store := queue.NewStore(rdb, prefix)
-	svc := queue.NewService(store, queue.Options{WrapUp: -1, Log: log})
-	for i := range o.Agents {
-		id := agent(i)
-		if err := svc.Login(ctx, id, "Local/"+id+"@sim-agents-bench/n", []string{"bench"}); err != nil {
-			return res, err
-		}
-		if err := svc.Ready(ctx, id); err != nil {
-			return res, err
-		}
-	}
-	appCfg := ari
-	appCfg.Application = "bench-cq-" + uuid.NewString()[:8]
-	var op *queue.Operator
-	ctl := asterisk.New(appCfg, &lazyServe{op: &op}, prometheus.NewRegistry(), log)
-	op = queue.NewOperator(queue.OperatorConfig{Instance: appCfg.Application, RecallAfter: time.Hour}, store, svc, ctl, recalls, nil, prometheus.NewRegistry(), log)
-	if err := ctl.Start(ctx); err != nil {
+	cr, err := runCentralino(ctx, ari, rdb, recalls, o, 2, obs, fire, nil, log)
+	if err != nil {
 		return res, err
 	}
-	defer ctl.Stop()
-	rctx, rcancel := context.WithCancel(ctx)
-	defer rcancel()
-	go op.Run(rctx, []string{"bench"})
-	numbers = load(ctx, o, 2, func(num string) { fire("Local/"+appCfg.Application+"@bench-centralino/n", num) })
-	mctx, mcancel = context.WithTimeout(ctx, time.Minute)
-	lat, cps, rung = obs.measure(mctx, numbers)
-	mcancel()
-	res.CentralinoP50, res.CentralinoP99, res.CentralinoCPS, res.centralinoRung = pct(lat, 50), pct(lat, 99), cps, rung
+	res.CentralinoP50, res.CentralinoP99, res.CentralinoCPS, res.centralinoRung = pct(cr.lat, 50), pct(cr.lat, 99), cr.cps, cr.rung
 	fmt.Fprintf(out, "centralino: %d/%d callers rang an agent; enqueue→ringing p50 %.1f ms, p99 %.1f ms; %.1f calls/s\n",
-		rung, o.Calls, res.CentralinoP50, res.CentralinoP99, cps)
+		cr.rung, o.Calls, res.CentralinoP50, res.CentralinoP99, cr.cps)
+	time.Sleep(5 * time.Second)
+
+	// The wait estimate: more callers than the agents can take at once,
+	// each caller's estimate on entry against its actual wait.
+	obs.reset()
+	var emu sync.Mutex
+	estimates := map[string]time.Duration{}
+	onEstimate := func(t ivr.Ticket, ewt time.Duration) {
+		emu.Lock()
+		estimates[t.Caller] = ewt
+		emu.Unlock()
+	}
+	eo := Options{Calls: 60, Agents: 4, Rate: 2}
+	er, err := runCentralino(ctx, ari, rdb, recalls, eo, 3, obs, fire, onEstimate, log)
+	if err != nil {
+		return res, err
+	}
+	var sum, abs time.Duration
+	n := 0
+	emu.Lock()
+	for num, wait := range er.waits {
+		ewt, ok := estimates[num]
+		if !ok || wait < 2*time.Second {
+			continue // served at once: nothing to estimate
+		}
+		sum += ewt - wait
+		abs += max(ewt-wait, wait-ewt)
+		n++
+	}
+	emu.Unlock()
+	if n > 0 {
+		fmt.Fprintf(out, "wait estimate on entry vs actual wait (%d queued callers, %d agents, %.0f callers/s): mean error %+.1f s, mean absolute error %.1f s\n",
+			n, eo.Agents, eo.Rate, (sum / time.Duration(n)).Seconds(), (abs / time.Duration(n)).Seconds())
+	}
 	if res.AppQueueP50 > 0 {
 		fmt.Fprintf(out, "ratios centralino/app_queue: p50 %.2f, p99 %.2f, calls/s %.2f\n",
 			res.CentralinoP50/res.AppQueueP50, res.CentralinoP99/res.AppQueueP99, res.CentralinoCPS/res.AppQueueCPS)
@@ -232,6 +251,57 @@ func Run(ctx context.Context, ari asterisk.Config, rdb *redis.Client, recalls iv
 		return res, errors.New("some callers never reached an agent (see the lines above)")
 	}
 	return res, nil
+}
+
+type centralinoRun struct {
+	lat   []time.Duration
+	waits map[string]time.Duration // by caller number
+	cps   float64
+	rung  int
+}
+
+// runCentralino runs one load through a fresh Redis queue and agents.
+func runCentralino(ctx context.Context, ari asterisk.Config, rdb *redis.Client, recalls ivr.Recalls, o Options, run int,
+	obs *observer, fire func(endpoint, caller string), onEstimate func(ivr.Ticket, time.Duration), log *slog.Logger) (centralinoRun, error) {
+	var r centralinoRun
+	prefix := "bench:" + uuid.NewString()[:8]
+	defer func() {
+		keys, _ := rdb.Keys(context.Background(), prefix+":*").Result()
+		if len(keys) > 0 {
+			rdb.Del(context.Background(), keys...)
+		}
+	}()
+	store := queue.NewStore(rdb, prefix)
+	svc := queue.NewService(store, queue.Options{WrapUp: -1, Log: log})
+	for i := range o.Agents {
+		id := fmt.Sprintf("r%02d", i+1)
+		if err := svc.Login(ctx, id, "Local/"+id+"@sim-agents-bench/n", []string{"bench"}); err != nil {
+			return r, err
+		}
+		if err := svc.Ready(ctx, id); err != nil {
+			return r, err
+		}
+	}
+	appCfg := ari
+	appCfg.Application = "bench-cq-" + uuid.NewString()[:8]
+	var op *queue.Operator
+	ctl := asterisk.New(appCfg, &lazyServe{op: &op}, prometheus.NewRegistry(), log)
+	op = queue.NewOperator(queue.OperatorConfig{Instance: appCfg.Application, RecallAfter: time.Hour, OnEstimate: onEstimate,
+		DefaultHandleTime: 3 * time.Second}, store, svc, ctl, recalls, nil, prometheus.NewRegistry(), log)
+	if err := ctl.Start(ctx); err != nil {
+		return r, err
+	}
+	defer ctl.Stop()
+	rctx, rcancel := context.WithCancel(ctx)
+	defer rcancel()
+	go op.Run(rctx, []string{"bench"})
+	numbers := load(ctx, o, run, func(num string) { fire("Local/"+appCfg.Application+"@bench-centralino/n", num) })
+	mctx, mcancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer mcancel()
+	r.lat, r.cps, r.rung = obs.measure(mctx, numbers)
+	r.waits = obs.waits(numbers)
+	time.Sleep(4 * time.Second) // the last calls end
+	return r, nil
 }
 
 // lazyServe lets the client exist before the operator that needs it.
