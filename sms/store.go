@@ -1,0 +1,163 @@
+package sms
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/centralino-cup/centralino/phone"
+)
+
+//go:embed queries/*.sql
+var queryFiles embed.FS
+
+func query(name string) string {
+	b, err := queryFiles.ReadFile("queries/" + name + ".sql")
+	if err != nil {
+		panic("sms: no query " + name)
+	}
+	return string(b)
+}
+
+var (
+	qEnqueue  = query("enqueue")
+	qClaim    = query("claim")
+	qAccepted = query("accepted")
+	qRetry    = query("retry")
+	qFailed   = query("failed")
+	qWithdraw = query("withdraw")
+)
+
+// Errors.
+var (
+	// ErrInvalid wraps every refusal of a malformed message.
+	ErrInvalid = errors.New("invalid sms")
+	// ErrLeaseLost: another sender took the message over (this one was too
+	// slow); it must not record anything.
+	ErrLeaseLost = errors.New("sms lease lost")
+)
+
+// Outbox is the SMS outbox in PostgreSQL.
+type Outbox struct {
+	db *pgxpool.Pool
+}
+
+// NewOutbox builds the outbox.
+func NewOutbox(db *pgxpool.Pool) *Outbox { return &Outbox{db: db} }
+
+// Message is one SMS to send.
+type Message struct {
+	Kind          Kind
+	BookingNumber string
+	// Phone is E.164.
+	Phone string
+	Body  string
+	// Due is the earliest sending time (already out of quiet hours).
+	Due time.Time
+}
+
+// Key is the idempotency key: one message per booking and kind.
+func (m Message) Key() string { return string(m.Kind) + ":" + m.BookingNumber }
+
+// Execer runs a statement: a pool, or the transaction of the event that
+// causes the message.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Enqueue writes m in tx (the transaction of the booking change that
+// causes it); created=false when it was already there.
+func (o *Outbox) Enqueue(ctx context.Context, tx Execer, m Message, now time.Time) (bool, error) {
+	n, ok := phone.ParseItalian(m.Phone)
+	if !ok || n.Kind != phone.Mobile {
+		return false, fmt.Errorf("%w: %q is not an Italian mobile number", ErrInvalid, m.Phone)
+	}
+	if m.BookingNumber == "" || m.Body == "" || m.Due.IsZero() {
+		return false, fmt.Errorf("%w: booking number, body and due time are required", ErrInvalid)
+	}
+	tag, err := tx.Exec(ctx, qEnqueue, pgx.NamedArgs{"key": m.Key(), "kind": string(m.Kind), "booking_number": m.BookingNumber,
+		"phone": n.E164, "body": m.Body, "due_at": m.Due, "now": now})
+	if err != nil {
+		return false, fmt.Errorf("enqueueing sms: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Claimed is a message a sender holds until its lease ends.
+type Claimed struct {
+	ID       int64
+	Key      string
+	Kind     Kind
+	Phone    string
+	Body     string
+	Attempts int
+	// SID is set when an earlier attempt may have reached Twilio: check it
+	// before sending again.
+	SID string
+}
+
+// Claim takes up to n due messages for owner until now+lease.
+func (o *Outbox) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, n int) ([]Claimed, error) {
+	rows, err := o.db.Query(ctx, qClaim, pgx.NamedArgs{"owner": owner, "lease_until": now.Add(lease), "now": now, "n": n})
+	if err != nil {
+		return nil, fmt.Errorf("claiming sms: %w", err)
+	}
+	var out []Claimed
+	for rows.Next() {
+		var c Claimed
+		var kind string
+		var sid *string
+		if err := rows.Scan(&c.ID, &c.Key, &kind, &c.Phone, &c.Body, &c.Attempts, &sid); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claiming sms: %w", err)
+		}
+		c.Kind = Kind(kind)
+		if sid != nil {
+			c.SID = *sid
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (o *Outbox) held(ctx context.Context, sql string, args pgx.NamedArgs) error {
+	tag, err := o.db.Exec(ctx, sql, args)
+	if err != nil {
+		return fmt.Errorf("recording sms: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrLeaseLost
+	}
+	return nil
+}
+
+// Accepted records Twilio's MessageSid.
+func (o *Outbox) Accepted(ctx context.Context, id int64, owner, sid string, now time.Time) error {
+	return o.held(ctx, qAccepted, pgx.NamedArgs{"id": id, "owner": owner, "sid": sid, "now": now})
+}
+
+// Retry puts a message back for another attempt at at.
+func (o *Outbox) Retry(ctx context.Context, id int64, owner string, at time.Time, code int, now time.Time) error {
+	return o.held(ctx, qRetry, pgx.NamedArgs{"id": id, "owner": owner, "at": at, "code": code, "now": now})
+}
+
+// Fail ends a message that can never be delivered.
+func (o *Outbox) Fail(ctx context.Context, id int64, owner string, code int, now time.Time) error {
+	return o.held(ctx, qFailed, pgx.NamedArgs{"id": id, "owner": owner, "code": code, "now": now})
+}
+
+// Withdraw drops a booking's pending messages of a kind (the reminder of a
+// cancelled booking) and returns how many.
+func (o *Outbox) Withdraw(ctx context.Context, tx Execer, bookingNumber string, kind Kind, now time.Time) (int64, error) {
+	tag, err := tx.Exec(ctx, qWithdraw, pgx.NamedArgs{"booking_number": bookingNumber, "kind": string(kind), "now": now})
+	if err != nil {
+		return 0, fmt.Errorf("withdrawing sms: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
