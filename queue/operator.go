@@ -290,9 +290,9 @@ func (o *Operator) Serve(ctx context.Context, call ivr.Call, t ivr.Ticket) (ivr.
 type dialed struct {
 	a       Assignment
 	started time.Time // ringing since
-	leg *asterisk.Call
-	res asterisk.DialResult
-	err error
+	leg     *asterisk.Call
+	res     asterisk.DialResult
+	err     error
 }
 
 // waiter is one caller's wait, owned by the call's goroutine.
