@@ -32,6 +32,8 @@ var (
 	qRetry    = query("retry")
 	qFailed   = query("failed")
 	qWithdraw = query("withdraw")
+	qOptOut   = query("optout")
+	qStatus   = query("status")
 )
 
 // Errors.
@@ -160,4 +162,27 @@ func (o *Outbox) Withdraw(ctx context.Context, tx Execer, bookingNumber string, 
 		return 0, fmt.Errorf("withdrawing sms: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// Status records a status callback for a message; it reports whether it
+// changed anything (repeated and out-of-order callbacks do not).
+func (o *Outbox) Status(ctx context.Context, sid, twilioStatus string, code int, now time.Time) (bool, error) {
+	var status string
+	switch twilioStatus {
+	case "delivered":
+		status = "delivered"
+	case "undelivered", "failed":
+		status = "failed"
+	default: // queued, sending, sent: still accepted
+		return false, nil
+	}
+	var c *int
+	if code != 0 {
+		c = &code
+	}
+	tag, err := o.db.Exec(ctx, qStatus, pgx.NamedArgs{"sid": sid, "status": status, "code": c, "now": now})
+	if err != nil {
+		return false, fmt.Errorf("recording sms status: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
 }

@@ -1,0 +1,175 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"golang.org/x/time/rate"
+
+	"github.com/centralino-cup/centralino/pii"
+)
+
+// Transport sends one message (Twilio, or anything speaking like it).
+type Transport interface {
+	Send(ctx context.Context, to, body string) (sid string, err error)
+	// Find returns the sid of a message to `to` with this body sent since
+	// `since`, if there is one.
+	Find(ctx context.Context, to, body string, since time.Time) (sid string, ok bool, err error)
+}
+
+var _ Transport = (*Twilio)(nil)
+
+// SenderConfig tunes a sender loop.
+type SenderConfig struct {
+	// Owner names this sender among the instances sharing the outbox.
+	Owner string
+	// PerSecond limits the messages sent per second (0: no limit).
+	PerSecond float64
+	// Batch is how many messages are claimed at once (default 50).
+	Batch int
+	// Lease is how long a claim holds before another sender may take the
+	// message over (default 1 min).
+	Lease time.Duration
+}
+
+// Sender delivers the outbox: claim, send, record (SPEC §6).
+type Sender struct {
+	cfg     SenderConfig
+	outbox  *Outbox
+	t       Transport
+	limiter *rate.Limiter
+	now     func() time.Time
+	log     *slog.Logger
+	sent    *prometheus.CounterVec
+}
+
+// NewSender builds a sender.
+func NewSender(cfg SenderConfig, outbox *Outbox, t Transport, clock func() time.Time, reg prometheus.Registerer, log *slog.Logger) *Sender {
+	if cfg.Batch <= 0 {
+		cfg.Batch = 50
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = time.Minute
+	}
+	if clock == nil {
+		clock = time.Now
+	}
+	limit := rate.Inf
+	if cfg.PerSecond > 0 {
+		limit = rate.Limit(cfg.PerSecond)
+	}
+	return &Sender{cfg: cfg, outbox: outbox, t: t, limiter: rate.NewLimiter(limit, 1), now: clock,
+		log: log.With("component", "sms", "sender", cfg.Owner),
+		sent: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "centralino_sms_messages_total",
+			Help: "SMS handled by the sender, by kind and result (accepted, retry, failed)."}, []string{"kind", "result"})}
+}
+
+// Run delivers until ctx ends, looking for due messages every poll.
+func (s *Sender) Run(ctx context.Context, poll time.Duration) error {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		n, err := s.Tick(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("sending sms", "err", err)
+		}
+		if n > 0 {
+			continue // more may be due at once
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Tick claims one batch of due messages and delivers it; it returns how
+// many were claimed.
+func (s *Sender) Tick(ctx context.Context) (int, error) {
+	claimed, err := s.outbox.Claim(ctx, s.cfg.Owner, s.now(), s.cfg.Lease, s.cfg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range claimed {
+		if err := s.limiter.Wait(ctx); err != nil {
+			return len(claimed), err
+		}
+		if err := s.deliver(ctx, c); err != nil && !errors.Is(err, ErrLeaseLost) {
+			return len(claimed), err
+		}
+	}
+	return len(claimed), nil
+}
+
+// Error codes with a meaning for the outbox.
+const (
+	codeOptedOut = 21610
+	codeLandline = 21614
+)
+
+// final are Twilio's refusals of the recipient itself: never retried.
+// Anything else (429, 5xx, credentials, network) is retried with backoff,
+// so a configuration mistake delays messages and loses none.
+var final = map[int]bool{
+	21211:        true, // invalid 'To' number
+	21408:        true, // region not enabled
+	codeOptedOut: true, // the recipient replied STOP
+	21612:        true, // cannot route to this number
+	codeLandline: true, // not a mobile number
+}
+
+func (s *Sender) deliver(ctx context.Context, c Claimed) error {
+	log := s.log.With("sms_id", c.ID, "kind", c.Kind, "phone", pii.Phone(c.Phone))
+	// A later attempt first asks whether an earlier one got through (a
+	// 500, or this sender died, after Twilio accepted): never twice.
+	if c.Attempts > 1 {
+		sid, ok, err := s.t.Find(ctx, c.Phone, c.Body, s.now().Add(-24*time.Hour))
+		if err != nil {
+			return s.retry(ctx, c, 0, err)
+		}
+		if ok {
+			log.Info("sms found already accepted", "sid", sid)
+			s.sent.WithLabelValues(string(c.Kind), "accepted").Inc()
+			return s.outbox.Accepted(ctx, c.ID, s.cfg.Owner, sid, s.now())
+		}
+	}
+	sid, err := s.t.Send(ctx, c.Phone, c.Body)
+	if err == nil {
+		s.sent.WithLabelValues(string(c.Kind), "accepted").Inc()
+		return s.outbox.Accepted(ctx, c.ID, s.cfg.Owner, sid, s.now())
+	}
+	var se *SendError
+	if errors.As(err, &se) {
+		switch {
+		case final[se.Code]:
+			log.Warn("sms refused for good", "code", se.Code)
+			s.sent.WithLabelValues(string(c.Kind), "failed").Inc()
+			if se.Code == codeOptedOut {
+				if _, oerr := s.outbox.db.Exec(ctx, qOptOut, pgx.NamedArgs{"phone": c.Phone, "now": s.now()}); oerr != nil {
+					log.Error("recording opt-out", "err", oerr)
+				}
+			}
+			return s.outbox.Fail(ctx, c.ID, s.cfg.Owner, se.Code, s.now())
+		}
+		return s.retry(ctx, c, se.Code, err)
+	}
+	return s.retry(ctx, c, 0, err)
+}
+
+// retry backs off 30 s, doubling per attempt, up to an hour.
+func (s *Sender) retry(ctx context.Context, c Claimed, code int, cause error) error {
+	backoff := min(30*time.Second<<min(c.Attempts-1, 7), time.Hour)
+	s.log.Warn("sms will be retried", "sms_id", c.ID, "in", backoff, "err", cause)
+	s.sent.WithLabelValues(string(c.Kind), "retry").Inc()
+	if err := s.outbox.Retry(ctx, c.ID, s.cfg.Owner, s.now().Add(backoff), code, s.now()); err != nil {
+		return fmt.Errorf("scheduling retry: %w", err)
+	}
+	return nil
+}
