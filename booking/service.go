@@ -32,6 +32,18 @@ type Options struct {
 	// Log receives what the service handles itself; personal data is never
 	// logged in clear.
 	Log *slog.Logger
+	// Events, when set, is told of every booking, cancellation and move
+	// inside its transaction (the SMS outbox writes its messages there, so
+	// a message exists if and only if the change does).
+	Events Events
+}
+
+// Events receives booking changes inside their transaction; an error rolls
+// the change back.
+type Events interface {
+	Booked(ctx context.Context, tx pgx.Tx, b Booking, now time.Time) error
+	Cancelled(ctx context.Context, tx pgx.Tx, b Booking, now time.Time) error
+	Moved(ctx context.Context, tx pgx.Tx, old, moved Booking, now time.Time) error
 }
 
 // Service is the booking core's API. It is safe for concurrent use.
@@ -42,11 +54,12 @@ type Service struct {
 	now     func() time.Time
 	rand    io.Reader
 	log     *slog.Logger
+	events  Events
 }
 
 // NewService builds the booking core on a pool whose schema is migrated.
 func NewService(db *pgxpool.Pool, opts Options) *Service {
-	s := &Service{db: db, holdTTL: opts.HoldTTL, minLead: opts.MinLead, now: opts.Clock, rand: opts.Rand, log: opts.Log}
+	s := &Service{db: db, holdTTL: opts.HoldTTL, minLead: opts.MinLead, now: opts.Clock, rand: opts.Rand, log: opts.Log, events: opts.Events}
 	if s.holdTTL <= 0 {
 		s.holdTTL = 3 * time.Minute
 	}
@@ -268,8 +281,14 @@ func (s *Service) Book(ctx context.Context, r BookRequest) (Booking, error) {
 			return err
 		}
 		b, err := getBooking(ctx, tx, number)
+		if err != nil {
+			return err
+		}
 		out = b.Booking
-		return err
+		if s.events != nil {
+			return s.events.Booked(ctx, tx, out, now)
+		}
+		return nil
 	})
 	if err != nil {
 		return Booking{}, fmt.Errorf("booking: %w", err)
@@ -396,6 +415,9 @@ func (s *Service) Cancel(ctx context.Context, number string, birthDate time.Time
 		}
 		b.Status, b.CancellationCode = StatusCancelled, code
 		out = b.Booking
+		if s.events != nil {
+			return s.events.Cancelled(ctx, tx, out, now)
+		}
 		return nil
 	})
 	if err != nil {
@@ -449,8 +471,14 @@ func (s *Service) Move(ctx context.Context, number string, birthDate time.Time, 
 			return err
 		}
 		b, err := getBooking(ctx, tx, newNumber)
+		if err != nil {
+			return err
+		}
 		out = b.Booking
-		return err
+		if s.events != nil {
+			return s.events.Moved(ctx, tx, old.Booking, out, now)
+		}
+		return nil
 	})
 	if err != nil {
 		return Booking{}, fmt.Errorf("moving booking: %w", err)
