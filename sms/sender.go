@@ -127,6 +127,13 @@ var final = map[int]bool{
 
 func (s *Sender) deliver(ctx context.Context, c Claimed) error {
 	log := s.log.With("sms_id", c.ID, "kind", c.Kind, "phone", pii.Phone(c.Phone))
+	// A number that replied STOP gets nothing more.
+	if out, err := s.outbox.OptedOut(ctx, c.Phone); err != nil {
+		return s.retry(ctx, c, 0, err)
+	} else if out {
+		s.sent.WithLabelValues(string(c.Kind), "failed").Inc()
+		return s.outbox.Fail(ctx, c.ID, s.cfg.Owner, codeOptedOut, s.now())
+	}
 	// A later attempt first asks whether an earlier one got through (a
 	// 500, or this sender died, after Twilio accepted): never twice.
 	if c.Attempts > 1 {
