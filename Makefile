@@ -17,7 +17,7 @@ export CENTRALINO_ARI_USER ?= centralino
 export CENTRALINO_ARI_PASSWORD ?= centralino
 
 .PHONY: all build setup run test test-unit vet asterisk-up asterisk-down \
-        prompts migrate seed bench-booking bench-ari bench-ivr bench-queue clean
+        prompts migrate seed bench-booking bench-ari bench-ivr bench-queue bench-sms clean
 
 all: build
 
@@ -82,6 +82,11 @@ bench-ivr: setup build
 # centralino's queue, side by side (last line: JSON).
 bench-queue: setup build asterisk-up
 	$(BIN)/centralinoctl bench queue
+
+# SMS figure: 100,000 reminders due at once, 3 sender instances, the Twilio
+# stand-in without rate limit: messages/s, duplicates, lost (last line: JSON).
+bench-sms: setup build
+	$(BIN)/centralinoctl bench sms
 
 clean:
 	rm -rf $(BIN)

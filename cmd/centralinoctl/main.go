@@ -6,7 +6,8 @@
 //	centralinoctl [-config FILE] prompts [-out DIR] [-studio DIR] [-names=true]
 //	centralinoctl [-config FILE] bench booking [-scale liguria] [-clients 64] [-duration 20s] [-lookups 2000]
 //	centralinoctl [-config FILE] bench ivr [-prepare] [-db centralino_bench_ivr]
-//	centralinoctl [-config FILE] bench queue [-calls 200] [-agents 20] [-rate 10]
+//	centralinoctl [-config FILE] bench queue [-calls 200] [-agents 30] [-rate 5]
+//	centralinoctl [-config FILE] bench sms [-messages 100000] [-senders 3]
 package main
 
 import (
@@ -32,6 +33,7 @@ import (
 	"github.com/centralino-cup/centralino/postgres"
 	queuebench "github.com/centralino-cup/centralino/queue/bench"
 	"github.com/centralino-cup/centralino/recall"
+	smsbench "github.com/centralino-cup/centralino/sms/bench"
 )
 
 const usage = `usage: centralinoctl [-config FILE] COMMAND
@@ -41,7 +43,8 @@ commands:
   prompts [flags]         render the Italian prompts to 8 kHz WAV (see prompts -h)
   bench booking [flags]   benchmark the booking core (see bench booking -h)
   bench ivr [flags]       time a citizen booking through the IVR on the sandbox (see bench ivr -h)
-  bench queue [flags]     app_queue and centralino's queue side by side on the sandbox (see bench queue -h)`
+  bench queue [flags]     app_queue and centralino's queue side by side on the sandbox (see bench queue -h)
+  bench sms [flags]       SMS sender instances against the Twilio stand-in (see bench sms -h)`
 
 func main() {
 	path := flag.String("config", "", "YAML configuration file (empty: built-in defaults)")
@@ -94,6 +97,8 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, args []string
 			return runBenchIVR(ctx, cfg, log, args[2:])
 		case "queue":
 			return runBenchQueue(ctx, cfg, log, args[2:])
+		case "sms":
+			return runBenchSMS(ctx, cfg, log, args[2:])
 		}
 		return errUsage
 	}
@@ -294,5 +299,35 @@ func runBenchQueue(ctx context.Context, cfg config.Config, log *slog.Logger, arg
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	_, err = queuebench.Run(ctx, ari, rdb, recall.NewService(db, nil, log), o, log.With("bench", "queue"), os.Stdout)
+	return err
+}
+
+func runBenchSMS(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("bench sms", flag.ContinueOnError)
+	o := smsbench.Options{}
+	fs.IntVar(&o.Messages, "messages", 100_000, "reminders due in the same minute")
+	fs.IntVar(&o.Senders, "senders", 3, "sender instances")
+	dbName := fs.String("db", "centralino_bench_sms", "scratch database (created when absent; its outbox is emptied)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.Messages < 1 || o.Senders < 1 {
+		return errors.New("messages and senders must be positive")
+	}
+	url, err := postgres.EnsureDatabase(ctx, cfg.Database.URL, *dbName)
+	if err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, url, int32(o.Senders*2+4))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db, log); err != nil {
+		return err
+	}
+	// The senders log every retry; the figure is what matters here.
+	quiet := slog.New(slog.DiscardHandler)
+	_, err = smsbench.Run(ctx, db, o, quiet, os.Stdout)
 	return err
 }
