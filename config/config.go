@@ -23,7 +23,32 @@ type Config struct {
 	Booking  Booking  `yaml:"booking"`
 	IVR      IVR      `yaml:"ivr"`
 	Queue    Queue    `yaml:"queue"`
+	SMS      SMS      `yaml:"sms"`
 	Log      Log      `yaml:"log"`
+}
+
+// SMS is the Twilio sender, reminders and webhooks (SPEC §6). The account
+// SID and auth token come from the environment only (TWILIO_ACCOUNT_SID,
+// TWILIO_AUTH_TOKEN); without them messages wait in the outbox.
+type SMS struct {
+	// BaseURL replaces Twilio's API host (a stand-in); empty: Twilio.
+	BaseURL string `yaml:"base_url"`
+	// From is the sender id or number.
+	From string `yaml:"from"`
+	// PublicURL is how Twilio reaches this daemon (webhooks are signed
+	// over it).
+	PublicURL string `yaml:"public_url"`
+	// PerSecond limits messages sent per second per instance.
+	PerSecond float64 `yaml:"per_second"`
+	// ReminderDays before an appointment.
+	ReminderDays int `yaml:"reminder_days"`
+	// QuietFrom and QuietTo bound the allowed hours [from, to).
+	AllowedFrom int `yaml:"allowed_from"`
+	AllowedTo   int `yaml:"allowed_to"`
+	// NumeroVerde is the toll-free number the texts give.
+	NumeroVerde string `yaml:"numero_verde"`
+	AccountSID  string `yaml:"-"`
+	AuthToken   string `yaml:"-"`
 }
 
 // HTTP is the daemon's listener for APIs, webhooks, pages and /metrics.
@@ -140,6 +165,8 @@ func Default() Config {
 		},
 		Queue: Queue{Backend: "redis", Queues: []string{"booking", "cancellation"}, AnnounceEvery: 45 * time.Second,
 			RecallAfter: 2 * time.Minute, RingTimeout: 15 * time.Second, WrapUp: 10 * time.Second},
+		SMS: SMS{From: "CUP", PublicURL: "http://127.0.0.1:8080", PerSecond: 10, ReminderDays: 5,
+			AllowedFrom: 9, AllowedTo: 20, NumeroVerde: "800466222"},
 		Log: Log{Level: "info", Format: "text"},
 	}
 }
@@ -157,6 +184,9 @@ var Env = map[string]func(*Config, string){
 	"CENTRALINO_ARI_PASSWORD": func(c *Config, v string) { c.ARI.Password = v },
 	"CENTRALINO_LOG_LEVEL":    func(c *Config, v string) { c.Log.Level = v },
 	"CENTRALINO_INSTANCE":     func(c *Config, v string) { c.Queue.Instance = v },
+	"CENTRALINO_SMS_BASE_URL": func(c *Config, v string) { c.SMS.BaseURL = v },
+	"TWILIO_ACCOUNT_SID":      func(c *Config, v string) { c.SMS.AccountSID = v },
+	"TWILIO_AUTH_TOKEN":       func(c *Config, v string) { c.SMS.AuthToken = v },
 }
 
 // Load reads the defaults, then the YAML file at path (when path is not
@@ -222,6 +252,13 @@ func (c Config) Validate() error {
 	check(c.Queue.RecallAfter >= 10*time.Second, "queue.recall_after %s must be at least 10s", c.Queue.RecallAfter)
 	check(c.Queue.RingTimeout >= 5*time.Second && c.Queue.RingTimeout <= time.Minute, "queue.ring_timeout %s must be between 5s and 1m", c.Queue.RingTimeout)
 	check(c.Queue.WrapUp >= 0 && c.Queue.WrapUp <= 5*time.Minute, "queue.wrap_up %s must be between 0 and 5m", c.Queue.WrapUp)
+	check(c.SMS.BaseURL == "" || validURL(c.SMS.BaseURL, "http", "https"), "sms.base_url %q is not an http(s) URL", c.SMS.BaseURL)
+	check(validURL(c.SMS.PublicURL, "http", "https"), "sms.public_url %q is not an http(s) URL", c.SMS.PublicURL)
+	check(c.SMS.From != "", "sms.from is empty")
+	check(c.SMS.PerSecond > 0, "sms.per_second must be positive")
+	check(c.SMS.ReminderDays >= 1 && c.SMS.ReminderDays <= 30, "sms.reminder_days %d must be between 1 and 30", c.SMS.ReminderDays)
+	check(c.SMS.AllowedFrom >= 0 && c.SMS.AllowedFrom < c.SMS.AllowedTo && c.SMS.AllowedTo <= 24, "sms.allowed_from/allowed_to must be hours with from < to")
+	check(c.SMS.NumeroVerde != "", "sms.numero_verde is empty")
 	_, levelErr := ParseLevel(c.Log.Level)
 	check(levelErr == nil, "log.level %q must be debug, info, warn or error", c.Log.Level)
 	check(c.Log.Format == "text" || c.Log.Format == "json", "log.format %q must be text or json", c.Log.Format)

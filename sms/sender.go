@@ -158,9 +158,10 @@ func (s *Sender) deliver(ctx context.Context, c Claimed) error {
 		case final[se.Code]:
 			log.Warn("sms refused for good", "code", se.Code)
 			s.sent.WithLabelValues(string(c.Kind), "failed").Inc()
-			if se.Code == codeOptedOut {
+			if se.Code == codeOptedOut || se.Code == codeLandline {
+				// The number is marked: nothing more is tried on it.
 				if _, oerr := s.outbox.db.Exec(ctx, qOptOut, pgx.NamedArgs{"phone": c.Phone, "now": s.now()}); oerr != nil {
-					log.Error("recording opt-out", "err", oerr)
+					log.Error("marking the number", "err", oerr)
 				}
 			}
 			return s.outbox.Fail(ctx, c.ID, s.cfg.Owner, se.Code, s.now())

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,6 +31,7 @@ import (
 	"github.com/centralino-cup/centralino/postgres"
 	"github.com/centralino-cup/centralino/queue"
 	"github.com/centralino-cup/centralino/recall"
+	"github.com/centralino-cup/centralino/sms"
 )
 
 func main() {
@@ -67,12 +69,39 @@ func run(cfg config.Config, log *slog.Logger) error {
 	}
 
 	reg := prometheus.NewRegistry()
+	var webhooks func(*http.ServeMux) // Twilio's callbacks, when configured
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	bookings := booking.NewService(db, booking.Options{HoldTTL: cfg.Booking.HoldTTL, Log: log})
 	hours, err := ivr.NewHours(ivr.HoursConfig(cfg.IVR.Hours))
 	if err != nil {
 		return fmt.Errorf("ivr.hours: %w", err)
+	}
+	// Every booking change writes its SMS in its own transaction.
+	outbox := sms.NewOutbox(db)
+	notifier := sms.Notifier{Outbox: outbox, ReminderDays: cfg.SMS.ReminderDays, NumeroVerde: cfg.SMS.NumeroVerde,
+		Quiet: sms.Quiet{Loc: hours.Location(), From: cfg.SMS.AllowedFrom, To: cfg.SMS.AllowedTo, Holidays: hours}}
+	bookings := booking.NewService(db, booking.Options{HoldTTL: cfg.Booking.HoldTTL, Events: notifier, Log: log})
+	if cfg.SMS.AccountSID == "" || cfg.SMS.AuthToken == "" {
+		log.Warn("TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN not set: SMS wait in the outbox")
+	} else {
+		tw, err := sms.NewTwilio(sms.TwilioConfig{BaseURL: cfg.SMS.BaseURL, AccountSID: cfg.SMS.AccountSID, AuthToken: cfg.SMS.AuthToken,
+			From: cfg.SMS.From, StatusCallback: strings.TrimSuffix(cfg.SMS.PublicURL, "/") + "/webhooks/twilio/status"})
+		if err != nil {
+			return err
+		}
+		instance, _ := os.Hostname()
+		sender := sms.NewSender(sms.SenderConfig{Owner: instance, PerSecond: cfg.SMS.PerSecond}, outbox, tw, nil, reg, log)
+		go func() {
+			if err := sender.Run(ctx, time.Second); err != nil {
+				log.Error("sms sender stopped", "err", err)
+			}
+		}()
+		verifier := sms.NewVerifier(cfg.SMS.AuthToken)
+		public := strings.TrimSuffix(cfg.SMS.PublicURL, "/")
+		webhooks = func(mux *http.ServeMux) {
+			mux.Handle("POST /webhooks/twilio/status", outbox.StatusHandler(verifier, public+"/webhooks/twilio/status", nil, log))
+			mux.Handle("POST /webhooks/twilio/inbound", outbox.InboundHandler(verifier, public+"/webhooks/twilio/inbound", bookings, nil, log))
+		}
 	}
 	recalls := recall.NewService(db, nil, log)
 	// The flow and the queue need each other: the flow hands callers to
@@ -131,6 +160,9 @@ func run(cfg config.Config, log *slog.Logger) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", bookings.Handler())
+	if webhooks != nil {
+		webhooks(mux)
+	}
 	if agents != nil {
 		tokens, err := queue.ParseTokens(os.Getenv("CENTRALINO_AGENT_TOKENS"))
 		if err != nil {

@@ -4,6 +4,7 @@
 //	centralinoctl [-config FILE] migrate
 //	centralinoctl [-config FILE] seed [-scale small|medium|liguria] [-days N] [-seed N] [-reset]
 //	centralinoctl [-config FILE] prompts [-out DIR] [-studio DIR] [-names=true]
+//	centralinoctl twilio-standin [-listen 127.0.0.1:8089]
 //	centralinoctl [-config FILE] bench booking [-scale liguria] [-clients 64] [-duration 20s] [-lookups 2000]
 //	centralinoctl [-config FILE] bench ivr [-prepare] [-db centralino_bench_ivr]
 //	centralinoctl [-config FILE] bench queue [-calls 200] [-agents 30] [-rate 5]
@@ -16,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -34,6 +36,7 @@ import (
 	queuebench "github.com/centralino-cup/centralino/queue/bench"
 	"github.com/centralino-cup/centralino/recall"
 	smsbench "github.com/centralino-cup/centralino/sms/bench"
+	"github.com/centralino-cup/centralino/sms/twiliostandin"
 )
 
 const usage = `usage: centralinoctl [-config FILE] COMMAND
@@ -41,6 +44,7 @@ commands:
   migrate                 apply the schema migrations
   seed [flags]            build a realistic region (see seed -h)
   prompts [flags]         render the Italian prompts to 8 kHz WAV (see prompts -h)
+  twilio-standin [flags]  serve the local Twilio stand-in (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)
   bench booking [flags]   benchmark the booking core (see bench booking -h)
   bench ivr [flags]       time a citizen booking through the IVR on the sandbox (see bench ivr -h)
   bench queue [flags]     app_queue and centralino's queue side by side on the sandbox (see bench queue -h)
@@ -86,6 +90,8 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, args []string
 		return runSeed(ctx, cfg.Database.URL, log, args[1:])
 	case "prompts":
 		return runPrompts(ctx, cfg.Database.URL, log, args[1:])
+	case "twilio-standin":
+		return runStandin(ctx, log, args[1:])
 	case "bench":
 		if len(args) < 2 {
 			return errUsage
@@ -330,4 +336,27 @@ func runBenchSMS(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 	quiet := slog.New(slog.DiscardHandler)
 	_, err = smsbench.Run(ctx, db, o, quiet, os.Stdout)
 	return err
+}
+
+// runStandin serves the Twilio stand-in for the demo and manual checks.
+func runStandin(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("twilio-standin", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:8089", "address to serve Twilio's Messages API on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sid, token := os.Getenv("TWILIO_ACCOUNT_SID"), os.Getenv("TWILIO_AUTH_TOKEN")
+	if sid == "" || token == "" {
+		return errors.New("set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (any values; the daemon uses the same)")
+	}
+	srv := &http.Server{Addr: *listen, Handler: twiliostandin.New(sid, token), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	log.Info("twilio stand-in listening", "listen", *listen)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

@@ -35,7 +35,8 @@ create table sms_outbox (
 create index sms_outbox_due on sms_outbox (next_attempt_at) where status in ('pending', 'sending');
 create index sms_outbox_booking on sms_outbox (booking_number) where status = 'pending';
 
--- Numbers that replied STOP (or Twilio refused as opted out).
+-- Numbers that get no SMS: they replied STOP, or Twilio refused them as
+-- opted out (21610) or not mobile (21614). START removes an opt-out.
 create table sms_optouts (
     phone         text primary key,
     opted_out_at  timestamptz not null
