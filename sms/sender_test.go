@@ -46,6 +46,7 @@ type rig struct {
 	tw      *sms.Twilio
 	clock   *clock
 	hook    string
+	reg     *prometheus.Registry
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -53,7 +54,8 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	r := &rig{db: pgtest.NewDB(t), standin: twiliostandin.New(accountSID, authToken), clock: &clock{t: time.Now().UTC()}}
-	r.outbox = sms.NewOutbox(r.db)
+	r.reg = prometheus.NewRegistry()
+	r.outbox = sms.NewOutbox(r.db).Register(r.reg)
 	api := httptest.NewServer(r.standin)
 	t.Cleanup(api.Close)
 	hooks := httptest.NewServer(nil)
@@ -262,6 +264,18 @@ func TestStatusWebhook(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, post(delivered, twiliostandin.Sign(authToken, r.hook, delivered)))
 	st, _ = r.status(t, "500000000001")
 	require.Equal(t, "failed", st)
+	// Counted once each: the delivery, then the failure.
+	mfs, err := r.reg.Gather()
+	require.NoError(t, err)
+	counts := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() == "centralino_sms_status_total" {
+			for _, m := range mf.GetMetric() {
+				counts[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	require.Equal(t, map[string]float64{"delivered": 1, "failed": 1}, counts)
 }
 
 // The stand-in signs like Twilio: Twilio's published vector.

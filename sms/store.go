@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/centralino-cup/centralino/phone"
 )
@@ -47,7 +49,16 @@ var (
 
 // Outbox is the SMS outbox in PostgreSQL.
 type Outbox struct {
-	db *pgxpool.Pool
+	db       *pgxpool.Pool
+	statuses *prometheus.CounterVec
+}
+
+// Register exports the delivery statuses recorded from Twilio's callbacks
+// (centralino_sms_status_total{status}).
+func (o *Outbox) Register(reg prometheus.Registerer) *Outbox {
+	o.statuses = promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "centralino_sms_status_total",
+		Help: "Delivery statuses recorded from Twilio's callbacks (delivered, failed)."}, []string{"status"})
+	return o
 }
 
 // NewOutbox builds the outbox.
@@ -184,5 +195,9 @@ func (o *Outbox) Status(ctx context.Context, sid, twilioStatus string, code int,
 	if err != nil {
 		return false, fmt.Errorf("recording sms status: %w", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	changed := tag.RowsAffected() == 1
+	if changed && o.statuses != nil {
+		o.statuses.WithLabelValues(status).Inc()
+	}
+	return changed, nil
 }

@@ -77,7 +77,7 @@ func run(cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("ivr.hours: %w", err)
 	}
 	// Every booking change writes its SMS in its own transaction.
-	outbox := sms.NewOutbox(db)
+	outbox := sms.NewOutbox(db).Register(reg)
 	notifier := sms.Notifier{Outbox: outbox, ReminderDays: cfg.SMS.ReminderDays, NumeroVerde: cfg.SMS.NumeroVerde,
 		Quiet: sms.Quiet{Loc: hours.Location(), From: cfg.SMS.AllowedFrom, To: cfg.SMS.AllowedTo, Holidays: hours}}
 	bookings := booking.NewService(db, booking.Options{HoldTTL: cfg.Booking.HoldTTL, Events: notifier, Log: log})
