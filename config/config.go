@@ -98,8 +98,8 @@ type IVR struct {
 	// to the recall offer (out of hours).
 	MaxTries int   `yaml:"max_tries"`
 	Hours    Hours `yaml:"hours"`
-	// OperatorContext is the dialplan context of the operator queues
-	// (Asterisk's app_queue until centralino's own queue lands).
+	// OperatorContext is the dialplan context of the app_queue operator
+	// queues (used with queue.backend: app_queue).
 	OperatorContext string `yaml:"operator_context"`
 	// QueueTimeout is the longest wait in that queue before the caller is
 	// offered a recall.

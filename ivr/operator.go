@@ -12,8 +12,8 @@ import (
 // back (extensions.conf, context cup-operator), followed by QUEUESTATUS.
 const ArgQueueExit = "queue-exit"
 
-// AppQueue is the operator hand-off through Asterisk's own app_queue, the
-// queue that exists until centralino's Redis queue replaces it: the call is
+// AppQueue is the operator hand-off through Asterisk's own app_queue
+// (queue.backend: app_queue; the default is queue.Operator): the call is
 // continued into the dialplan context (one extension per skill, queue
 // cup-<skill>), and when app_queue gives up (no agent within Timeout) the
 // dialplan sends it back to the application, where QueueExit offers a

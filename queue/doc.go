@@ -4,6 +4,8 @@
 // the longest-idle ready agent takes the head caller. Every change that
 // spans keys is a Lua script, atomic in Redis.
 //
-// This milestone has the shared store and its rules; the ARI side (ring
-// the agent, bridge, announcements, the two-minute offer) comes next.
+// Operator serves the IVR's operator branch on it: the instance holding a
+// caller's channel waits with it (music, announcements, the two-minute
+// recall offer), rings the agent a dispatcher paired it with, and bridges
+// them; Service holds the agents' rules and their desktop API.
 package queue
