@@ -38,6 +38,10 @@ func (h *Stasis) Recover(ctx context.Context, c *asterisk.Call) {
 // ariCall is an asterisk call as the flow's Call.
 type ariCall struct{ *asterisk.Call }
 
+// NewCall is a channel as the flow's Call, for whatever hands a channel to
+// an Operator without the flow (the queue's tests and benchmark).
+func NewCall(c *asterisk.Call) Call { return ariCall{c} }
+
 func (c ariCall) Gather(ctx context.Context, media []string, spec GatherSpec) (string, error) {
 	return c.Call.Gather(ctx, media, asterisk.GatherSpec(spec))
 }

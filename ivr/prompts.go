@@ -134,6 +134,32 @@ func run(ctx context.Context, name string, args ...string) error {
 	return nil
 }
 
+// Names gives the service and site names to render (booking.Service).
+type Names interface {
+	Catalogue(ctx context.Context) ([]booking.CatalogueItem, error)
+	Sites(ctx context.Context) ([]booking.Site, error)
+}
+
+var _ Names = (*booking.Service)(nil)
+
+// CatalogueWithNames is the shipped catalogue plus every service and site
+// name names knows.
+func CatalogueWithNames(ctx context.Context, names Names) (Catalogue, error) {
+	cat, err := LoadCatalogue()
+	if err != nil {
+		return nil, err
+	}
+	items, err := names.Catalogue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sites, err := names.Sites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cat.WithNames(items, sites), nil
+}
+
 // WithNames adds a prompt for every service ("servizio_<code>") and site
 // ("sede_<id>": short name and city), which the flow reads out.
 func (c Catalogue) WithNames(services []booking.CatalogueItem, sites []booking.Site) Catalogue {

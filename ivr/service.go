@@ -93,18 +93,8 @@ type callState struct {
 // Handle runs a call from answer to hang-up. It returns when the call is
 // over; it never leaves a caller in silence without a closing prompt.
 func (f *Flow) Handle(ctx context.Context, call Call, in Inbound) {
-	now := f.Clock()
-	st := &callState{inHours: f.Hours.Open(now), keyed: map[string]string{}, started: now, outcome: OutcomeHungUp}
-	st.caller, st.valid = phone.ParseItalian(in.CallerID)
-	st.log = f.Log.With("channel_id", in.ChannelID, "caller", pii.Phone(st.caller.E164))
-	id, err := f.Records.Start(ctx, CallStart{ChannelID: in.ChannelID, Inbound: true, Caller: st.caller.E164, DID: in.DID, InHours: st.inHours}, now)
-	if err != nil {
-		// The call is still served: a missing record must not hang up on a
-		// citizen. The failure is logged for the operator.
-		st.log.Error("call record not started", "err", err)
-	}
-	st.id = id
-	st.log = st.log.With("call_id", id)
+	st := f.begin(ctx, in, OutcomeHungUp)
+	id := st.id
 	s := &session{f: f, call: call}
 
 	defer f.finish(call, st)
@@ -132,6 +122,24 @@ func (f *Flow) Handle(ctx context.Context, call Call, in Inbound) {
 	f.conclude(ctx, s, st, f.run(ctx, s, st))
 }
 
+// begin reads the clock and the caller ID and starts the call's record (a
+// channel that has one, recovered or back from the queue, keeps it).
+func (f *Flow) begin(ctx context.Context, in Inbound, outcome Outcome) *callState {
+	now := f.Clock()
+	st := &callState{inHours: f.Hours.Open(now), keyed: map[string]string{}, started: now, outcome: outcome}
+	st.caller, st.valid = phone.ParseItalian(in.CallerID)
+	st.log = f.Log.With("channel_id", in.ChannelID, "caller", pii.Phone(st.caller.E164))
+	id, err := f.Records.Start(ctx, CallStart{ChannelID: in.ChannelID, Inbound: true, Caller: st.caller.E164, DID: in.DID, InHours: st.inHours}, now)
+	if err != nil {
+		// The call is still served: a missing record must not hang up on a
+		// citizen. The failure is logged for the operator.
+		st.log.Error("call record not started", "err", err)
+	}
+	st.id = id
+	st.log = st.log.With("call_id", id)
+	return st
+}
+
 // conclude handles how the flow returned: a caller's hang-up is recorded by
 // finish; any other failure still gets a closing prompt.
 func (f *Flow) conclude(ctx context.Context, s *session, st *callState, err error) {
@@ -150,17 +158,9 @@ func (f *Flow) conclude(ctx context.Context, s *session, st *callState, err erro
 // QueueExit serves a call the operator queue gave back (no agent in time,
 // or none logged in): the caller is offered a recall that keeps the place.
 func (f *Flow) QueueExit(ctx context.Context, call Call, in Inbound, status string) {
-	now := f.Clock()
-	st := &callState{inHours: f.Hours.Open(now), keyed: map[string]string{}, started: now, outcome: OutcomeAbandoned}
-	st.caller, st.valid = phone.ParseItalian(in.CallerID)
-	st.log = f.Log.With("channel_id", in.ChannelID, "caller", pii.Phone(st.caller.E164))
-	// The channel's record exists from the IVR part: Start returns it.
-	id, err := f.Records.Start(ctx, CallStart{ChannelID: in.ChannelID, Inbound: true, Caller: st.caller.E164, DID: in.DID, InHours: st.inHours}, now)
-	if err != nil {
-		st.log.Error("call record not found", "err", err)
-	}
-	st.id = id
-	st.log = st.log.With("call_id", id)
+	// The channel's record exists from the IVR part: begin finds it.
+	st := f.begin(ctx, in, OutcomeAbandoned)
+	now := st.started
 	s := &session{f: f, call: call}
 	defer f.finish(call, st)
 	f.step(ctx, st, "queue_exit:"+strings.ToLower(status), nil)

@@ -22,13 +22,6 @@ import (
 // The queue on the real Asterisk with simulated agents: a caller's channel
 // is served by Operator.Serve as the IVR's operator branch does.
 
-type leg struct{ *asterisk.Call }
-
-func (l leg) ARI() *asterisk.Call { return l.Call }
-func (l leg) Gather(ctx context.Context, media []string, spec ivr.GatherSpec) (string, error) {
-	return l.Call.Gather(ctx, media, asterisk.GatherSpec(spec))
-}
-
 type served struct {
 	h   ivr.Handoff
 	err error
@@ -92,7 +85,7 @@ func (h handler) Handle(ctx context.Context, c *asterisk.Call) {
 		h.h.results <- served{err: err}
 		return
 	}
-	hd, err := h.h.op().Serve(ctx, leg{c}, ivr.Ticket{CallID: id, Caller: "+393471234567", Queue: "booking"})
+	hd, err := h.h.op().Serve(ctx, ivr.NewCall(c), ivr.Ticket{CallID: id, Caller: "+393471234567", Queue: "booking"})
 	h.h.results <- served{hd, err}
 }
 
@@ -104,7 +97,7 @@ func (h handler) Recover(ctx context.Context, c *asterisk.Call) {
 		h.h.results <- served{err: err}
 		return
 	}
-	hd, ok, err := h.h.op().Rejoin(ctx, leg{c}, id)
+	hd, ok, err := h.h.op().Rejoin(ctx, ivr.NewCall(c), id)
 	if !ok {
 		h.h.t.Errorf("call %s not re-adopted", id)
 	}

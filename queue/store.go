@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -138,25 +140,44 @@ func (s *Store) Call(ctx context.Context, callID string) (CallInfo, error) {
 	return c, nil
 }
 
-// Queues serving agents: how many agents of a queue are logged in and not
-// paused (ready, ringing, busy, or in wrap-up), for the wait estimate.
-func (s *Store) Serving(ctx context.Context, queue string) (int, error) {
+// agents reads every known agent in one round trip (a pipeline).
+func (s *Store) agents(ctx context.Context) ([]Agent, error) {
 	ids, err := s.rdb.SMembers(ctx, s.key("agents")).Result()
 	if err != nil {
-		return 0, fmt.Errorf("listing agents: %w", err)
+		return nil, fmt.Errorf("listing agents: %w", err)
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, s.key("agent", id))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading agents: %w", err)
+	}
+	out := make([]Agent, 0, len(ids))
+	for i, id := range ids {
+		if m := cmds[i].Val(); len(m) > 0 {
+			out = append(out, agentFrom(id, m))
+		}
+	}
+	return out, nil
+}
+
+// Serving counts the agents of a queue logged in and not paused (ready,
+// ringing, busy, or in wrap-up), for the wait estimate.
+func (s *Store) Serving(ctx context.Context, queue string) (int, error) {
+	all, err := s.agents(ctx)
+	if err != nil {
+		return 0, err
 	}
 	n := 0
-	for _, id := range ids {
-		a, err := s.Agent(ctx, id)
-		if err != nil {
-			continue
-		}
+	for _, a := range all {
 		switch a.State {
 		case Ready, Ringing, Busy, WrapUp:
-			for _, q := range a.Queues {
-				if q == queue {
-					n++
-				}
+			if slices.Contains(a.Queues, queue) {
+				n++
 			}
 		}
 	}
@@ -165,16 +186,13 @@ func (s *Store) Serving(ctx context.Context, queue string) (int, error) {
 
 // AgentStates counts the known agents by state.
 func (s *Store) AgentStates(ctx context.Context) (map[AgentState]int, error) {
-	ids, err := s.rdb.SMembers(ctx, s.key("agents")).Result()
+	all, err := s.agents(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing agents: %w", err)
+		return nil, err
 	}
 	counts := map[AgentState]int{}
-	for _, id := range ids {
-		st, err := s.rdb.HGet(ctx, s.key("agent", id), "state").Result()
-		if err == nil {
-			counts[AgentState(st)]++
-		}
+	for _, a := range all {
+		counts[a.State]++
 	}
 	return counts, nil
 }
@@ -211,16 +229,16 @@ func (s *Store) Heartbeat(ctx context.Context, instance string, ttl time.Duratio
 // died (its heartbeat expired): ringing ones are ready again, busy ones go
 // to wrap-up. It returns the agents released.
 func (s *Store) ReleaseOrphans(ctx context.Context, now time.Time, wrapUp time.Duration) ([]string, error) {
-	ids, err := s.rdb.SMembers(ctx, s.key("agents")).Result()
+	all, err := s.agents(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing agents: %w", err)
+		return nil, err
 	}
 	var released []string
-	for _, id := range ids {
-		a, err := s.Agent(ctx, id)
-		if err != nil || (a.State != Ringing && a.State != Busy) {
+	for _, a := range all {
+		if a.State != Ringing && a.State != Busy {
 			continue
 		}
+		id := a.ID
 		owner, _ := s.rdb.HGet(ctx, s.key("call", a.CallID), "owner").Result()
 		if owner != "" {
 			alive, err := s.rdb.Exists(ctx, s.key("instance", owner)).Result()
@@ -377,23 +395,16 @@ type Transition struct {
 
 // SetAgent applies t at now and returns the state before it.
 func (s *Store) SetAgent(ctx context.Context, t Transition, now time.Time) (AgentState, error) {
-	from := ""
-	for _, f := range t.From {
-		from += string(f) + ","
-	}
-	queues := ""
-	for i, q := range t.Queues {
-		if i > 0 {
-			queues += ","
-		}
-		queues += q
+	from := make([]string, len(t.From))
+	for i, f := range t.From {
+		from[i] = string(f)
 	}
 	until := int64(0)
 	if !t.Until.IsZero() {
 		until = t.Until.UnixMilli()
 	}
 	v, err := scriptAgentState.Run(ctx, s.rdb, []string{s.key("agent", t.AgentID), s.key("agents")},
-		s.prefix, t.AgentID, string(t.To), from, t.Endpoint, queues, t.Reason, t.CallID, now.UnixMilli(), until).Result()
+		s.prefix, t.AgentID, string(t.To), strings.Join(from, ","), t.Endpoint, strings.Join(t.Queues, ","), t.Reason, t.CallID, now.UnixMilli(), until).Result()
 	if err != nil {
 		var rerr redis.Error
 		if errors.As(err, &rerr) && len(rerr.Error()) > 0 {
@@ -414,25 +425,13 @@ func (s *Store) Agent(ctx context.Context, id string) (Agent, error) {
 	if len(m) == 0 {
 		return Agent{}, ErrUnknownAgent
 	}
-	since, _ := strconv.ParseInt(m["since_ms"], 10, 64)
-	a := Agent{ID: id, Endpoint: m["endpoint"], State: AgentState(m["state"]), Reason: m["reason"],
-		Since: time.UnixMilli(since), CallID: m["call"]}
-	if m["queues"] != "" {
-		a.Queues = splitComma(m["queues"])
-	}
-	return a, nil
+	return agentFrom(id, m), nil
 }
 
-func splitComma(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ',' {
-			if i > start {
-				out = append(out, s[start:i])
-			}
-			start = i + 1
-		}
-	}
-	return out
+// agentFrom reads an agent's hash.
+func agentFrom(id string, m map[string]string) Agent {
+	since, _ := strconv.ParseInt(m["since_ms"], 10, 64)
+	return Agent{ID: id, Endpoint: m["endpoint"], State: AgentState(m["state"]), Reason: m["reason"],
+		Since: time.UnixMilli(since), CallID: m["call"],
+		Queues: strings.FieldsFunc(m["queues"], func(r rune) bool { return r == ',' })}
 }

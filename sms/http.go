@@ -15,24 +15,8 @@ func (o *Outbox) StatusHandler(v Verifier, publicURL string, clock func() time.T
 		clock = time.Now
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			http.Error(w, "POST only", http.StatusMethodNotAllowed)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, "malformed form", http.StatusBadRequest)
-			return
-		}
-		params := map[string]string{}
-		for k, vs := range r.PostForm {
-			if len(vs) > 0 {
-				params[k] = vs[0]
-			}
-		}
-		if !v.Valid(publicURL, params, r.Header.Get("X-Twilio-Signature")) {
-			log.Warn("sms status callback with a bad signature refused")
-			http.Error(w, "invalid signature", http.StatusForbidden)
+		params, ok := signedForm(w, r, v, publicURL, log)
+		if !ok {
 			return
 		}
 		sid, status := params["MessageSid"], params["MessageStatus"]
@@ -48,4 +32,31 @@ func (o *Outbox) StatusHandler(v Verifier, publicURL string, clock func() time.T
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// signedForm reads a Twilio webhook: a POSTed form whose
+// X-Twilio-Signature signs publicURL and its parameters. On false the
+// answer (405, 400 or 403) is written and nothing may change.
+func signedForm(w http.ResponseWriter, r *http.Request, v Verifier, publicURL string, log *slog.Logger) (map[string]string, bool) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return nil, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "malformed form", http.StatusBadRequest)
+		return nil, false
+	}
+	params := map[string]string{}
+	for k, vs := range r.PostForm {
+		if len(vs) > 0 {
+			params[k] = vs[0]
+		}
+	}
+	if !v.Valid(publicURL, params, r.Header.Get("X-Twilio-Signature")) {
+		log.Warn("twilio webhook with a bad signature refused", "path", r.URL.Path)
+		http.Error(w, "invalid signature", http.StatusForbidden)
+		return nil, false
+	}
+	return params, true
 }

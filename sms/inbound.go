@@ -102,24 +102,8 @@ func (o *Outbox) InboundHandler(v Verifier, publicURL string, bookings Canceller
 		clock = time.Now
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			http.Error(w, "POST only", http.StatusMethodNotAllowed)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, "malformed form", http.StatusBadRequest)
-			return
-		}
-		params := map[string]string{}
-		for k, vs := range r.PostForm {
-			if len(vs) > 0 {
-				params[k] = vs[0]
-			}
-		}
-		if !v.Valid(publicURL, params, r.Header.Get("X-Twilio-Signature")) {
-			log.Warn("inbound sms with a bad signature refused")
-			http.Error(w, "invalid signature", http.StatusForbidden)
+		params, ok := signedForm(w, r, v, publicURL, log)
+		if !ok {
 			return
 		}
 		if params["From"] == "" {

@@ -48,15 +48,7 @@ func TestRepliesAnnullaStopStart(t *testing.T) {
 		if signature == "sign" {
 			signature = twiliostandin.Sign(authToken, inbound, params)
 		}
-		req, _ := http.NewRequest(http.MethodPost, inbound, stringsReader(params))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		if signature != "" {
-			req.Header.Set("X-Twilio-Signature", signature)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		return resp.StatusCode
+		return postForm(t, inbound, params, signature)
 	}
 	var booked int
 	slotBooked := func() int {

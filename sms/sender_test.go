@@ -236,17 +236,7 @@ func TestStatusWebhook(t *testing.T) {
 	var sid string
 	require.NoError(t, r.db.QueryRow(ctx, "select message_sid from sms_outbox").Scan(&sid))
 
-	post := func(params map[string]string, signature string) int {
-		req, _ := http.NewRequest(http.MethodPost, r.hook, stringsReader(params))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		if signature != "" {
-			req.Header.Set("X-Twilio-Signature", signature)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	post := func(params map[string]string, signature string) int { return postForm(t, r.hook, params, signature) }
 	failed := map[string]string{"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "30003"}
 	// Forged or missing signature: 403, nothing changes.
 	require.Equal(t, http.StatusForbidden, post(failed, ""))
@@ -285,10 +275,22 @@ func TestStandinSignsLikeTwilio(t *testing.T) {
 	require.Equal(t, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", twiliostandin.Sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", params))
 }
 
-func stringsReader(params map[string]string) io.Reader {
+// postForm posts a webhook form with a signature ("" for none) and
+// returns the answer's status.
+func postForm(t *testing.T, hook string, params map[string]string, signature string) int {
+	t.Helper()
 	v := url.Values{}
 	for k, val := range params {
 		v.Set(k, val)
 	}
-	return strings.NewReader(v.Encode())
+	req, err := http.NewRequest(http.MethodPost, hook, strings.NewReader(v.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if signature != "" {
+		req.Header.Set("X-Twilio-Signature", signature)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
 }

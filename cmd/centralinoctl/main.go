@@ -165,16 +165,9 @@ func runPrompts(ctx context.Context, url string, log *slog.Logger, args []string
 		if err := postgres.Migrate(ctx, db, log); err != nil {
 			return err
 		}
-		svc := booking.NewService(db, booking.Options{Log: log})
-		items, err := svc.Catalogue(ctx)
-		if err != nil {
+		if cat, err = ivr.CatalogueWithNames(ctx, booking.NewService(db, booking.Options{Log: log})); err != nil {
 			return err
 		}
-		sites, err := svc.Sites(ctx)
-		if err != nil {
-			return err
-		}
-		cat = cat.WithNames(items, sites)
 	}
 	rep, err := cat.Generate(ctx, *out, *studio, log)
 	if err != nil {

@@ -48,20 +48,11 @@ func Prepare(ctx context.Context, db *pgxpool.Pool, promptDir, studioDir string,
 		}
 		log.Info("bench region seeded", "slots", rep.Slots)
 	}
-	svc := booking.NewService(db, booking.Options{Log: log})
-	items, err := svc.Catalogue(ctx)
+	cat, err := ivr.CatalogueWithNames(ctx, booking.NewService(db, booking.Options{Log: log}))
 	if err != nil {
 		return err
 	}
-	sites, err := svc.Sites(ctx)
-	if err != nil {
-		return err
-	}
-	cat, err := ivr.LoadCatalogue()
-	if err != nil {
-		return err
-	}
-	_, err = cat.WithNames(items, sites).Generate(ctx, promptDir, studioDir, log)
+	_, err = cat.Generate(ctx, promptDir, studioDir, log)
 	return err
 }
 

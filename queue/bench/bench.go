@@ -137,18 +137,11 @@ func (o *observer) measure(ctx context.Context, numbers []string) ([]time.Durati
 // serve is the centralino side: every caller goes straight to the queue.
 type serve struct{ op *queue.Operator }
 
-type leg struct{ *asterisk.Call }
-
-func (l leg) ARI() *asterisk.Call { return l.Call }
-func (l leg) Gather(ctx context.Context, media []string, spec ivr.GatherSpec) (string, error) {
-	return l.Call.Gather(ctx, media, asterisk.GatherSpec(spec))
-}
-
 // Handle queues the caller at once (the dialplan answered it, as the IVR
 // would have before handing it over).
 func (s serve) Handle(ctx context.Context, c *asterisk.Call) {
 	defer c.Hangup(context.Background())
-	_, _ = s.op.Serve(ctx, leg{c}, ivr.Ticket{CallID: uuid.New(), Caller: c.Caller(), Queue: "bench"})
+	_, _ = s.op.Serve(ctx, ivr.NewCall(c), ivr.Ticket{CallID: uuid.New(), Caller: c.Caller(), Queue: "bench"})
 }
 func (serve) Recover(ctx context.Context, c *asterisk.Call) { c.Hangup(ctx) }
 
