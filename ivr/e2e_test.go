@@ -435,6 +435,7 @@ func TestOperatorAnswersInTheQueue(t *testing.T) {
 	c.hear("trasferimento_operatore")
 	rec := r.waitRecord()
 	require.Equal(t, "transferred", rec.Outcome)
+	require.Equal(t, 1, r.count("select count(*) from calls where queue_name='booking' and queue_entered_at is not null"))
 	// The simulated agent answers after a second and the caller is
 	// bridged to them: the call stays up, out of the IVR, past the
 	// prompt and the queue's 2-second timeout.

@@ -126,6 +126,10 @@ type CallEnd struct {
 	RecallID      int64
 	// Agent who answered, if any.
 	Agent string
+	// Queue the caller waited in ("" for none), from QueueEntered to
+	// QueueLeft (zero: not known).
+	Queue                   string
+	QueueEntered, QueueLeft time.Time
 }
 
 // End closes the record; only the first End of a call counts, except
@@ -143,8 +147,20 @@ func (r *Records) End(ctx context.Context, id uuid.UUID, e CallEnd, now time.Tim
 	if e.Agent != "" {
 		agent = &e.Agent
 	}
+	var queue *string
+	var entered, left *time.Time
+	if e.Queue != "" {
+		queue = &e.Queue
+	}
+	if !e.QueueEntered.IsZero() {
+		entered = &e.QueueEntered
+	}
+	if !e.QueueLeft.IsZero() {
+		left = &e.QueueLeft
+	}
 	if _, err := r.db.Exec(ctx, qCallEnd, pgx.NamedArgs{"id": id, "now": now, "outcome": string(e.Outcome),
-		"booking_number": number, "recall_id": recallID, "agent": agent}); err != nil {
+		"booking_number": number, "recall_id": recallID, "agent": agent,
+		"queue_name": queue, "queue_entered_at": entered, "queue_left_at": left}); err != nil {
 		return fmt.Errorf("ending call record: %w", err)
 	}
 	return nil

@@ -43,3 +43,27 @@ func TestRecords(t *testing.T) {
 	require.Equal(t, "070A40000000001", nre)
 	require.True(t, t0.Add(70*time.Second).Equal(ended))
 }
+
+// The queue's part of a call: which queue, when the caller entered and
+// left it, who answered; a caller back from the queue keeps its entry.
+func TestRecordsQueueWait(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	rec := ivr.NewRecords(db)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	id, err := rec.Start(ctx, ivr.CallStart{ChannelID: "ch-q", Inbound: true, DID: "800466222", InHours: true}, t0)
+	require.NoError(t, err)
+	require.NoError(t, rec.End(ctx, id, ivr.CallEnd{Outcome: ivr.OutcomeTransferred, Queue: "booking", QueueEntered: t0.Add(30 * time.Second)}, t0.Add(30*time.Second)))
+	require.NoError(t, rec.End(ctx, id, ivr.CallEnd{Outcome: ivr.OutcomeAgentAnswered, Agent: "anna", Queue: "booking",
+		QueueEntered: t0.Add(90 * time.Second), QueueLeft: t0.Add(150 * time.Second)}, t0.Add(400*time.Second)))
+	var queue, agent, outcome string
+	var entered, left time.Time
+	require.NoError(t, db.QueryRow(ctx, `select queue_name, queue_entered_at, queue_left_at, agent, outcome::text from calls where id = $1`, id).
+		Scan(&queue, &entered, &left, &agent, &outcome))
+	require.Equal(t, "booking", queue)
+	require.True(t, t0.Add(30*time.Second).Equal(entered), "first entry kept: %s", entered)
+	require.True(t, t0.Add(150*time.Second).Equal(left))
+	require.Equal(t, "anna", agent)
+	require.Equal(t, "agent_answered", outcome)
+}

@@ -85,9 +85,12 @@ type callState struct {
 	number  string // booking number to record
 	recall  int64
 	agent   string
-	hold    *uuid.UUID // slot held right now, released if the call ends
-	started time.Time
-	log     *slog.Logger
+	// queue the caller waited in, and when (queueLeft zero: unknown).
+	queue                   string
+	queueEntered, queueLeft time.Time
+	hold                    *uuid.UUID // slot held right now, released if the call ends
+	started                 time.Time
+	log                     *slog.Logger
 }
 
 // Handle runs a call from answer to hang-up. It returns when the call is
@@ -111,9 +114,10 @@ func (f *Flow) Handle(ctx context.Context, call Call, in Inbound) {
 	if in.Recovered && st.inHours {
 		// A caller who was waiting for an agent goes back to its place.
 		if rj, ok := f.Operator.(Rejoiner); ok {
+			entered := f.Clock()
 			h, waiting, err := rj.Rejoin(ctx, call, id)
 			if waiting {
-				st.outcome, st.recall, st.agent = h.Outcome, h.RecallID, h.Agent
+				st.handedOff(h, "", entered)
 				f.conclude(ctx, s, st, err)
 				return
 			}
@@ -188,7 +192,8 @@ func (f *Flow) finish(call Call, st *callState) {
 		st.log.Info("call left for the next controller")
 		return
 	}
-	if err := f.Records.End(ctx, st.id, CallEnd{Outcome: st.outcome, BookingNumber: st.number, RecallID: st.recall, Agent: st.agent}, f.Clock()); err != nil {
+	if err := f.Records.End(ctx, st.id, CallEnd{Outcome: st.outcome, BookingNumber: st.number, RecallID: st.recall, Agent: st.agent,
+		Queue: st.queue, QueueEntered: st.queueEntered, QueueLeft: st.queueLeft}, f.Clock()); err != nil {
 		st.log.Error("ending call record", "err", err)
 	}
 	if st.outcome == OutcomeTransferred {
@@ -362,11 +367,23 @@ func (f *Flow) operator(ctx context.Context, s *session, st *callState, reason, 
 		return err
 	}
 	f.step(ctx, st, "operator:"+reason, nil)
+	entered := f.Clock()
 	h, err := f.Operator.Serve(ctx, s.call, Ticket{CallID: st.id, Caller: st.caller.E164, Queue: queue,
 		Keyed: st.keyed, Reason: reason, EnteredIVR: st.started})
 	if err != nil {
 		return fmt.Errorf("handing to operator: %w", err)
 	}
-	st.outcome, st.recall, st.agent = h.Outcome, h.RecallID, h.Agent
+	st.handedOff(h, queue, entered)
 	return nil
+}
+
+// handedOff records how the queue's part of the call ended: outcome,
+// recall, who answered, and the wait (entered, and left when the queue
+// reports how long the caller waited).
+func (st *callState) handedOff(h Handoff, queue string, entered time.Time) {
+	st.outcome, st.recall, st.agent = h.Outcome, h.RecallID, h.Agent
+	st.queue, st.queueEntered = queue, entered
+	if h.Waited > 0 {
+		st.queueLeft = entered.Add(h.Waited)
+	}
 }
