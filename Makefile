@@ -78,8 +78,9 @@ bench-ivr: setup build
 	bash scripts/asterisk-sandbox.sh up
 	$(BIN)/centralinoctl bench ivr
 
-# Queue figure: the same call load through Asterisk's app_queue and through
-# centralino's queue, side by side (last line: JSON).
+# Queue figure: the same call load through centralino's queue and through
+# Asterisk's app_queue (from the controller, and from the dialplan for
+# reference), handed over → agent ringing on Asterisk's clock (last line: JSON).
 bench-queue: setup build asterisk-up
 	$(BIN)/centralinoctl bench queue
 

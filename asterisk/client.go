@@ -34,19 +34,6 @@ type Config struct {
 	// which watches channels from their first event); only channels with a
 	// Call or a Watch are routed.
 	SubscribeAll bool
-	// OnUserEvent, when set, receives every user event of the channels the
-	// application sees (dialplan UserEvent()); it must return at once.
-	OnUserEvent func(UserEvent)
-}
-
-// UserEvent is a dialplan UserEvent() as ARI reports it.
-type UserEvent struct {
-	Name    string
-	Channel string
-	// Caller is the channel's caller ID number.
-	Caller string
-	// Stamp is Asterisk's clock.
-	Stamp time.Time
 }
 
 // Handler serves the calls of the application.
@@ -195,6 +182,9 @@ func (c *Client) Drain(ctx context.Context) int {
 	}
 }
 
+// Application is the Stasis application this client serves.
+func (c *Client) Application() string { return c.cfg.Application }
+
 // Connected reports whether the websocket is up.
 func (c *Client) Connected() bool {
 	c.mu.Lock()
@@ -223,6 +213,30 @@ func (c *Client) current() (ari.Client, error) {
 		return nil, ErrNotConnected
 	}
 	return c.ari, nil
+}
+
+// GlobalVar reads a dialplan global variable; unset reads as "".
+func (c *Client) GlobalVar(ctx context.Context, name string) (string, error) {
+	cl, err := c.current()
+	if err != nil {
+		return "", err
+	}
+	start := time.Now()
+	v, err := cl.Asterisk().Variables().Get(ari.NewKey(ari.VariableKey, name))
+	c.observe("getglobal", start)
+	return v, translate(err, "reading global "+name)
+}
+
+// SetGlobalVar sets a dialplan global variable ("" clears it).
+func (c *Client) SetGlobalVar(ctx context.Context, name, value string) error {
+	cl, err := c.current()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	err = cl.Asterisk().Variables().Set(ari.NewKey(ari.VariableKey, name), value)
+	c.observe("setglobal", start)
+	return translate(err, "setting global "+name)
 }
 
 // observe times one ARI request.
@@ -358,9 +372,6 @@ func (c *Client) route(ctx context.Context, e ari.Event) {
 		if !known || prev.ctx.Err() != nil {
 			c.adopt(ctx, newCallData(ss.Channel, ss.Args), false)
 		}
-	}
-	if ue, ok := e.(*ari.ChannelUserevent); ok && c.cfg.OnUserEvent != nil {
-		c.cfg.OnUserEvent(UserEvent{Name: ue.Eventname, Channel: ue.Channel.ID, Caller: ue.Channel.Caller.Number, Stamp: time.Time(ue.Timestamp)})
 	}
 	ce, ok := e.(channelEvent)
 	if !ok {

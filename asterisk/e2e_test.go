@@ -2,6 +2,7 @@ package asterisk_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -357,4 +358,39 @@ func TestFallbackWhenControllerIsDown(t *testing.T) {
 			break
 		}
 	}
+}
+
+// Global variables round-trip through ARI, and the queue benchmark's
+// dialplan marks an agent's first ring in one, to the microsecond.
+func TestGlobalVarsAndBenchRingMark(t *testing.T) {
+	c, _ := start(t, asteristest.Config(t, asteristest.App("t-globals")), handler{handle: func(context.Context, *asterisk.Call) {}})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	caller := fmt.Sprintf("349%07d", time.Now().UnixNano()%10_000_000)
+	name := "BENCH_RING_" + caller
+	require.NoError(t, c.SetGlobalVar(ctx, name, ""))
+	v, err := c.GlobalVar(ctx, name)
+	require.NoError(t, err)
+	require.Empty(t, v, "cleared")
+
+	// The simulated agent answers after its ring (a second): by then its
+	// dialplan has passed the mark.
+	ring := func() string {
+		call, res, err := c.Dial(ctx, "Local/r01@sim-agents-bench/n", caller, 5*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, asterisk.Answered, res)
+		require.NoError(t, call.Hangup(ctx))
+		c.Release(call)
+		mark, err := c.GlobalVar(ctx, name)
+		require.NoError(t, err)
+		return mark
+	}
+	first := ring()
+	require.Regexp(t, `^[0-9]{10}\.[0-9]{6}$`, first, "seconds.microseconds")
+	// A second ring (a requeued caller) keeps the first mark.
+	require.Equal(t, first, ring())
+	require.NoError(t, c.SetGlobalVar(ctx, name, ""))
+	v, err = c.GlobalVar(ctx, name)
+	require.NoError(t, err)
+	require.Empty(t, v)
 }

@@ -177,13 +177,19 @@ func (o *Operator) Dispatch(ctx context.Context, queue string) {
 		if !ok {
 			return
 		}
-		if a.Owner == o.cfg.Instance {
-			o.deliver(ctx, a)
-			continue
-		}
-		if err := o.store.Publish(ctx, a); err != nil {
-			o.log.Error("handing assignment to its instance", "owner", a.Owner, "err", err)
-		}
+		o.route(ctx, a)
+	}
+}
+
+// route hands a pair to the instance holding the caller: this one's own
+// waiters directly, another's through Redis.
+func (o *Operator) route(ctx context.Context, a Assignment) {
+	if a.Owner == o.cfg.Instance {
+		o.deliver(ctx, a)
+		return
+	}
+	if err := o.store.Publish(ctx, a); err != nil {
+		o.log.Error("handing assignment to its instance", "owner", a.Owner, "err", err)
 	}
 }
 
@@ -257,10 +263,21 @@ func (o *Operator) Serve(ctx context.Context, call ivr.Call, t ivr.Ticket) (ivr.
 	if t.Reason == "urgent" {
 		priority = 5
 	}
-	if err := o.store.Enqueue(ctx, Waiting{CallID: id, Queue: t.Queue, Priority: priority, Entered: entered, Caller: t.Caller, Owner: o.cfg.Instance, Keyed: t.Keyed}); err != nil {
+	// Enqueued and paired in one round trip: a caller arriving to a free
+	// agent rings it at once.
+	a, paired, err := o.store.EnqueueAssign(ctx, Waiting{CallID: id, Queue: t.Queue, Priority: priority, Entered: entered,
+		Caller: t.Caller, Owner: o.cfg.Instance, Keyed: t.Keyed}, entered)
+	if err != nil {
 		return ivr.Handoff{}, err
 	}
-	o.Dispatch(ctx, t.Queue)
+	if paired {
+		o.route(ctx, a)
+		if a.CallID != id {
+			// Callers were waiting with an agent free (a wrap-up just
+			// ended): pair the rest now rather than at the next tick.
+			o.Dispatch(ctx, t.Queue)
+		}
+	}
 
 	w := &waiter{o: o, c: c, t: t, id: id, entered: entered, log: log, inbox: inbox, dialed: make(chan dialed, 1)}
 	h, err := w.wait(ctx)

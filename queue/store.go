@@ -89,8 +89,19 @@ func (s *Store) key(parts ...string) string {
 // Enqueue puts a caller in its queue; a call already waiting keeps its
 // place (idempotent).
 func (s *Store) Enqueue(ctx context.Context, w Waiting) error {
+	keys, args, err := s.enqueueArgs(w)
+	if err != nil {
+		return err
+	}
+	if err := scriptEnqueue.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
+		return fmt.Errorf("enqueueing: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) enqueueArgs(w Waiting) ([]string, []any, error) {
 	if w.CallID == "" || w.Queue == "" || w.Priority < 0 || w.Priority > 9 || w.Entered.IsZero() {
-		return fmt.Errorf("%w: call id, queue, priority 0..9 and entered time are required", ErrInvalid)
+		return nil, nil, fmt.Errorf("%w: call id, queue, priority 0..9 and entered time are required", ErrInvalid)
 	}
 	recall := "0"
 	if w.Recall {
@@ -98,12 +109,51 @@ func (s *Store) Enqueue(ctx context.Context, w Waiting) error {
 	}
 	keyed, err := json.Marshal(w.Keyed)
 	if err != nil {
-		return fmt.Errorf("enqueueing: %w", err)
+		return nil, nil, fmt.Errorf("enqueueing: %w", err)
 	}
-	err = scriptEnqueue.Run(ctx, s.rdb, []string{s.key("waiting", w.Queue), s.key("call", w.CallID)},
-		w.CallID, rank(w.Priority, w.Entered), w.Queue, w.Priority, w.Entered.UnixMilli(), w.Caller, recall, w.Owner, string(keyed)).Err()
+	return []string{s.key("waiting", w.Queue), s.key("call", w.CallID)},
+		[]any{w.CallID, rank(w.Priority, w.Entered), w.Queue, w.Priority, w.Entered.UnixMilli(), w.Caller, recall, w.Owner, string(keyed)}, nil
+}
+
+// EnqueueAssign puts a caller in its queue and then pairs the queue's head
+// with the longest-idle ready agent, in one round trip to Redis: a caller
+// arriving to a free agent costs no second trip before the agent's phone
+// rings. Each step is atomic on its own, as Enqueue and Assign are; another
+// instance may pair in between, and then this call returns ok=false.
+func (s *Store) EnqueueAssign(ctx context.Context, w Waiting, now time.Time) (Assignment, bool, error) {
+	keys, args, err := s.enqueueArgs(w)
 	if err != nil {
-		return fmt.Errorf("enqueueing: %w", err)
+		return Assignment{}, false, err
+	}
+	var assign *redis.Cmd
+	run := func() error {
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			scriptEnqueue.EvalSha(ctx, p, keys, args...)
+			assign = scriptAssign.EvalSha(ctx, p, s.assignKeys(w.Queue), s.prefix, now.UnixMilli())
+			return nil
+		})
+		return err
+	}
+	err = run()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		// Redis lost its script cache (a restart): load both and redo;
+		// enqueueing twice keeps the caller's place.
+		if lerr := s.loadScripts(ctx, scriptEnqueue, scriptAssign); lerr != nil {
+			return Assignment{}, false, fmt.Errorf("enqueueing: %w", lerr)
+		}
+		err = run()
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return Assignment{}, false, fmt.Errorf("enqueueing: %w", err)
+	}
+	return assignment(assign)
+}
+
+func (s *Store) loadScripts(ctx context.Context, scripts ...*redis.Script) error {
+	for _, sc := range scripts {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			return fmt.Errorf("loading script: %w", err)
+		}
 	}
 	return nil
 }
@@ -339,8 +389,16 @@ type Assignment struct {
 // either is missing. An agent in wrap-up whose wrap-up has ended counts as
 // ready.
 func (s *Store) Assign(ctx context.Context, queue string, now time.Time) (Assignment, bool, error) {
-	v, err := scriptAssign.Run(ctx, s.rdb, []string{s.key("waiting", queue), s.key("ready", queue)},
-		s.prefix, now.UnixMilli()).StringSlice()
+	return assignment(scriptAssign.Run(ctx, s.rdb, s.assignKeys(queue), s.prefix, now.UnixMilli()))
+}
+
+func (s *Store) assignKeys(queue string) []string {
+	return []string{s.key("waiting", queue), s.key("ready", queue)}
+}
+
+// assignment reads assign.lua's reply.
+func assignment(cmd *redis.Cmd) (Assignment, bool, error) {
+	v, err := cmd.StringSlice()
 	if errors.Is(err, redis.Nil) {
 		return Assignment{}, false, nil
 	}

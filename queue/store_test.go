@@ -262,3 +262,58 @@ func TestDeadInstanceReleasesItsAgents(t *testing.T) {
 	ag, _ = s.Agent(ctx, a2.AgentID)
 	require.Equal(t, queue.Ringing, ag.State)
 }
+
+// EnqueueAssign queues a caller and pairs the head in one round trip, with
+// the same rules as Enqueue then Assign, and survives Redis losing its
+// script cache.
+func TestEnqueueAssign(t *testing.T) {
+	s, rdb, _ := newStore(t)
+	ctx := context.Background()
+	svc := queue.NewService(s, queue.Options{Clock: func() time.Time { return t0 }, Log: quiet()})
+	w := func(id string, prio int, entered time.Time) queue.Waiting {
+		return queue.Waiting{CallID: id, Queue: "booking", Priority: prio, Entered: entered, Owner: "i1"}
+	}
+
+	// No agent ready: the caller waits, nothing is paired.
+	_, ok, err := s.EnqueueAssign(ctx, w("first", 0, t0), t0)
+	require.NoError(t, err)
+	require.False(t, ok)
+
+	// Bad input is refused and changes nothing.
+	_, _, err = s.EnqueueAssign(ctx, w("", 0, t0), t0)
+	require.ErrorIs(t, err, queue.ErrInvalid)
+	_, _, err = s.EnqueueAssign(ctx, w("bad", 10, t0), t0)
+	require.ErrorIs(t, err, queue.ErrInvalid)
+	ids, err := s.Waiting(ctx, "booking")
+	require.NoError(t, err)
+	require.Equal(t, []string{"first"}, ids)
+
+	// An agent gets ready (without a dispatch): the next caller to enter
+	// pairs the head of the queue, the one who entered first, not itself.
+	require.NoError(t, svc.Login(ctx, "a1", "PJSIP/a1", []string{"booking"}))
+	require.NoError(t, svc.Ready(ctx, "a1"))
+	a, ok, err := s.EnqueueAssign(ctx, w("second", 0, t0.Add(time.Minute)), t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, queue.Assignment{CallID: "first", AgentID: "a1", Endpoint: "PJSIP/a1", Owner: "i1"}, a)
+	ag, err := s.Agent(ctx, "a1")
+	require.NoError(t, err)
+	require.Equal(t, queue.Ringing, ag.State)
+	ids, err = s.Waiting(ctx, "booking")
+	require.NoError(t, err)
+	require.Equal(t, []string{"second"}, ids)
+
+	// Redis forgets its scripts (a restart): the call still goes through,
+	// and a caller entering to a ready agent is paired with it at once.
+	require.NoError(t, rdb.ScriptFlush(ctx).Err())
+	require.NoError(t, svc.Login(ctx, "a2", "PJSIP/a2", []string{"booking"}))
+	require.NoError(t, svc.Ready(ctx, "a2"))
+	a, ok, err = s.EnqueueAssign(ctx, w("urgent", 5, t0.Add(2*time.Minute)), t0.Add(2*time.Minute))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "urgent", a.CallID, "a higher priority goes first")
+	require.Equal(t, "a2", a.AgentID)
+	ids, err = s.Waiting(ctx, "booking")
+	require.NoError(t, err)
+	require.Equal(t, []string{"second"}, ids)
+}
