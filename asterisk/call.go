@@ -336,8 +336,10 @@ func (c *Client) Dial(ctx context.Context, endpoint, callerID string, timeout ti
 // Ring calls an endpoint in one request (ARI originate; Dial needs three):
 // the callee is presented callerID, and the call enters the application
 // when answered. The results are Dial's: answered, busy, no answer within
-// timeout, or failed.
-func (c *Client) Ring(ctx context.Context, endpoint, callerID string, timeout time.Duration) (*Call, DialResult, error) {
+// timeout, or failed. placed, when not nil, is called once Asterisk has
+// placed the call, before its outcome is known: what the caller hears
+// meanwhile can start then without slowing the ring down.
+func (c *Client) Ring(ctx context.Context, endpoint, callerID string, timeout time.Duration, placed func()) (*Call, DialResult, error) {
 	call, err := c.Originate(ctx, OriginateRequest{Endpoint: endpoint, CallerID: callerID, Timeout: timeout})
 	if err != nil {
 		return nil, Failed, err
@@ -365,6 +367,9 @@ func (c *Client) Ring(ctx context.Context, endpoint, callerID string, timeout ti
 	}
 	if _, err := cl.Channel().Data(ari.NewKey(ari.ChannelKey, call.id)); err != nil {
 		return fail(Failed)
+	}
+	if placed != nil {
+		placed()
 	}
 	byCause := func(cause int) DialResult {
 		switch {

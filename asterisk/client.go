@@ -27,8 +27,8 @@ type Config struct {
 	Password     string
 	// Application is the Stasis application this client serves.
 	Application string
-	// RequestTimeout bounds every ARI request (the library's package-level
-	// RequestTimeout, set once per process).
+	// RequestTimeout bounds every ARI request to URL's host (see
+	// boundRequests: the library has no timeout of its own).
 	RequestTimeout time.Duration
 	// SubscribeAll receives every channel's events (the call simulator,
 	// which watches channels from their first event); only channels with a
@@ -65,7 +65,8 @@ type Client struct {
 }
 
 // libraryOnce sets the ari library's package-level logger and request
-// timeout once per process. The library is used for REST requests only:
+// timeout (which v5.3.1 does not read: boundRequests enforces it) once per
+// process. The library is used for REST requests only:
 // events come from this package's own websocket (see read).
 var libraryOnce sync.Once
 
@@ -120,6 +121,7 @@ func New(cfg Config, h Handler, reg prometheus.Registerer, log *slog.Logger) *Cl
 	}
 	log = log.With("component", "asterisk", "application", cfg.Application)
 	setupLibrary(cfg.RequestTimeout, log)
+	boundRequests(cfg.URL, cfg.RequestTimeout)
 	return &Client{cfg: cfg, handler: h, log: log, m: newMetrics(reg, cfg.Application),
 		calls: map[string]*Call{}, watches: map[string]*mailbox{}, up: make(chan struct{})}
 }

@@ -238,6 +238,9 @@ func TestBusyPhoneIsNotRetriedInALoop(t *testing.T) {
 	// Busy, or unreachable when the phone refused before its events
 	// could be followed: either way paused, not rung again.
 	require.Contains(t, []string{"busy", "unreachable"}, h.state("dario").Reason)
+	// Paired on entry, the caller heard no position; back in the queue,
+	// now it does.
+	heard(t, c, "posizione_in_coda")
 	// Still waiting, at the head, for the next agent.
 	require.Len(t, mustWaiting(t, h), 1)
 	require.NoError(t, c.Hangup(context.Background()))

@@ -451,21 +451,37 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 		}
 		return ivr.Handoff{Outcome: ivr.OutcomeAbandoned}, nil
 	}
-	ring := func(a Assignment) {
+	ring := func(a Assignment, placed func()) {
 		// Ring the agent at once; the caller keeps listening.
 		ringing = &a
 		started := o.now()
 		go func() {
-			leg, res, err := o.client.Ring(ctx, a.Endpoint, w.t.Caller, o.cfg.RingTimeout)
+			leg, res, err := o.client.Ring(ctx, a.Endpoint, w.t.Caller, o.cfg.RingTimeout, placed)
 			w.dialed <- dialed{a, started, leg, res, err}
 		}()
+	}
+	// A caller paired on entry hears no position (there is no queue ahead)
+	// and the music starts once the agent's phone is ringing: a request on
+	// the caller's channel meanwhile would delay the ring.
+	placed := make(chan struct{}, 1)
+	skipped := false // the entry announcement, for a caller paired on entry
+	select {
+	case a := <-w.inbox:
+		ring(a, func() { placed <- struct{}{} })
+		skipped = true
+		next.Reset(o.cfg.AnnounceEvery) // no stale tick since Go 1.23
+		if !w.estimated && o.cfg.OnEstimate != nil {
+			w.estimated = true
+			o.cfg.OnEstimate(w.t, 0)
+		}
+	default:
 	}
 	for {
 		// An assignment goes before anything else (an announcement's
 		// reads): the agent's phone rings first.
 		select {
 		case a := <-w.inbox:
-			ring(a)
+			ring(a, nil)
 		default:
 		}
 		select {
@@ -488,7 +504,11 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 			}
 			startMOH()
 		case a := <-w.inbox:
-			ring(a)
+			ring(a, nil)
+		case <-placed:
+			if adone == nil {
+				startMOH()
+			}
 		case d := <-w.dialed:
 			ringing = nil
 			if d.err != nil || d.res != asterisk.Answered {
@@ -503,6 +523,11 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 					w.log.Error("requeueing after no answer", "err", err)
 				}
 				o.Dispatch(ctx, w.t.Queue)
+				if skipped {
+					// Back at the head: the caller now hears the position.
+					skipped = false
+					next.Reset(0)
+				}
 				continue
 			}
 			acancel()
