@@ -64,15 +64,14 @@ type Client struct {
 	wg       sync.WaitGroup // call goroutines
 }
 
-// libraryOnce sets the ari library's package-level logger and request
-// timeout (which v5.3.1 does not read: boundRequests enforces it) once per
-// process. The library is used for REST requests only:
-// events come from this package's own websocket (see read).
+// libraryOnce sets the ari library's package-level logger once per
+// process (its package-level RequestTimeout is never read in v5.3.1:
+// boundRequests bounds the requests instead). The library is used for REST
+// requests only: events come from this package's own websocket (see read).
 var libraryOnce sync.Once
 
-func setupLibrary(timeout time.Duration, log *slog.Logger) {
+func setupLibrary(log *slog.Logger) {
 	libraryOnce.Do(func() {
-		native.RequestTimeout = timeout
 		native.Logger.SetHandler(log15.FuncHandler(func(r *log15.Record) error {
 			log.Debug("ari library", "msg", r.Msg)
 			return nil
@@ -120,7 +119,7 @@ func New(cfg Config, h Handler, reg prometheus.Registerer, log *slog.Logger) *Cl
 		cfg.WebsocketURL = strings.Replace(strings.TrimSuffix(cfg.URL, "/"), "http", "ws", 1) + "/events"
 	}
 	log = log.With("component", "asterisk", "application", cfg.Application)
-	setupLibrary(cfg.RequestTimeout, log)
+	setupLibrary(log)
 	boundRequests(cfg.URL, cfg.RequestTimeout)
 	return &Client{cfg: cfg, handler: h, log: log, m: newMetrics(reg, cfg.Application),
 		calls: map[string]*Call{}, watches: map[string]*mailbox{}, up: make(chan struct{})}

@@ -338,17 +338,11 @@ func (w *waiter) announcement(ctx context.Context) ([]string, bool) {
 	aht, _ := o.store.HandleTime(ctx, w.t.Queue, o.cfg.DefaultHandleTime)
 	aht += o.svc.wrapUp // an agent is free again after the wrap-up
 	if pos == 0 {
-		if !w.estimated && o.cfg.OnEstimate != nil {
-			w.estimated = true
-			o.cfg.OnEstimate(w.t, 0)
-		}
+		w.reportEstimate(0)
 		return nil, false // already on the way to an agent
 	}
 	ewt := EstimateWait(pos, serving, aht)
-	if !w.estimated && o.cfg.OnEstimate != nil {
-		w.estimated = true
-		o.cfg.OnEstimate(w.t, ewt)
-	}
+	w.reportEstimate(ewt)
 	var m []string
 	if pos > 0 {
 		m = append(m, prompt("posizione_in_coda"), fmt.Sprintf("number:%d", pos))
@@ -364,6 +358,14 @@ func (w *waiter) announcement(ctx context.Context) ([]string, bool) {
 		m = append(m, prompt("offerta_richiamata_attesa"))
 	}
 	return m, offer
+}
+
+// reportEstimate hands the caller's estimate on entry to OnEstimate, once.
+func (w *waiter) reportEstimate(ewt time.Duration) {
+	if !w.estimated && w.o.cfg.OnEstimate != nil {
+		w.estimated = true
+		w.o.cfg.OnEstimate(w.t, ewt)
+	}
 }
 
 // EstimateWait is the expected wait of the caller at position pos: the
@@ -470,10 +472,7 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 		ring(a, func() { placed <- struct{}{} })
 		skipped = true
 		next.Reset(o.cfg.AnnounceEvery) // no stale tick since Go 1.23
-		if !w.estimated && o.cfg.OnEstimate != nil {
-			w.estimated = true
-			o.cfg.OnEstimate(w.t, 0)
-		}
+		w.reportEstimate(0)
 	default:
 	}
 	for {

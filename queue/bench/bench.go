@@ -247,7 +247,7 @@ func (b *bench) centralino(ctx context.Context, o Options, runID int, onEstimate
 		}
 	}
 	var op *queue.Operator
-	ctl, err := b.controller(ctx, "bench-cq-", &lazyServe{op: &op})
+	ctl, err := b.controller(ctx, "bench-cq-", serve{op: &op})
 	if err != nil {
 		return run{}, err
 	}
@@ -392,23 +392,17 @@ func (c continueTo) Handle(ctx context.Context, call *asterisk.Call) {
 func (continueTo) Recover(ctx context.Context, c *asterisk.Call) { c.Hangup(ctx) }
 
 // serve is the centralino side: every caller goes straight to the queue.
-type serve struct{ op *queue.Operator }
+// It holds the operator by reference: the client exists before the
+// operator that needs it.
+type serve struct{ op **queue.Operator }
 
 // Handle queues the caller at once (the dialplan answered it, as the IVR
 // would have before handing it over).
 func (s serve) Handle(ctx context.Context, c *asterisk.Call) {
 	defer c.Hangup(context.Background())
-	_, _ = s.op.Serve(ctx, ivr.NewCall(c), ivr.Ticket{CallID: uuid.New(), Caller: c.Caller(), Queue: "bench"})
+	_, _ = (*s.op).Serve(ctx, ivr.NewCall(c), ivr.Ticket{CallID: uuid.New(), Caller: c.Caller(), Queue: "bench"})
 }
 func (serve) Recover(ctx context.Context, c *asterisk.Call) { c.Hangup(ctx) }
-
-// lazyServe lets the client exist before the operator that needs it.
-type lazyServe struct{ op **queue.Operator }
-
-func (l *lazyServe) Handle(ctx context.Context, c *asterisk.Call) { serve{*l.op}.Handle(ctx, c) }
-func (l *lazyServe) Recover(ctx context.Context, c *asterisk.Call) {
-	c.Hangup(ctx)
-}
 
 type noCalls struct{}
 
