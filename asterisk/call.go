@@ -180,8 +180,21 @@ type OriginateRequest struct {
 	// OtherID names the other half of a Local channel, so it can be
 	// watched before it exists.
 	OtherID string
+	// Originator is the ID of the channel this call is made for (the
+	// caller an agent is rung for): the new channel takes its codecs, so
+	// bridging the two needs no transcoding, and its linked ID.
+	Originator string
+	// Formats are the codecs of a call made for no channel, e.g. "alaw".
+	// Empty with no Originator: every codec Asterisk has, which for a Local
+	// channel means slin192 and a resampler on every frame it carries.
+	Formats string
 	Args    []string
 }
+
+// TrunkFormats are the codecs of a simulated citizen's call (a Local
+// channel standing for the carrier's trunk): G.711 A-law, as Italian
+// carriers deliver the numero verde.
+const TrunkFormats = "alaw"
 
 // Originate calls an endpoint; the returned Call enters the application
 // when answered. Its events are routed from the first one.
@@ -198,7 +211,8 @@ func (c *Client) Originate(ctx context.Context, r OriginateRequest) (*Call, erro
 	c.calls[id] = call
 	c.mu.Unlock()
 	req := ari.OriginateRequest{Endpoint: r.Endpoint, App: c.cfg.Application, AppArgs: strings.Join(r.Args, ","),
-		CallerID: r.CallerID, Timeout: int(r.Timeout.Seconds()), ChannelID: id, OtherChannelID: r.OtherID}
+		CallerID: r.CallerID, Timeout: int(r.Timeout.Seconds()), ChannelID: id, OtherChannelID: r.OtherID,
+		Originator: r.Originator, Formats: r.Formats}
 	start := time.Now()
 	_, err = cl.Channel().Originate(nil, req)
 	c.observe("originate", start)
@@ -333,18 +347,18 @@ func (c *Client) Dial(ctx context.Context, endpoint, callerID string, timeout ti
 	}
 }
 
-// Ring calls an endpoint in one request (ARI originate; Dial needs three):
-// the callee is presented callerID, and the call enters the application
-// when answered. The results are Dial's: answered, busy, no answer within
-// timeout, or failed. placed, when not nil, is called once Asterisk has
+// Ring calls r.Endpoint in one request (ARI originate; Dial needs three):
+// the callee is presented r.CallerID for r.Timeout, and the call enters
+// the application when answered. The results are Dial's: answered, busy,
+// no answer within the timeout, or failed. placed, when not nil, is called once Asterisk has
 // placed the call, before its outcome is known: what the caller hears
 // meanwhile can start then without slowing the ring down.
-func (c *Client) Ring(ctx context.Context, endpoint, callerID string, timeout time.Duration, placed func()) (*Call, DialResult, error) {
-	call, err := c.Originate(ctx, OriginateRequest{Endpoint: endpoint, CallerID: callerID, Timeout: timeout})
+func (c *Client) Ring(ctx context.Context, r OriginateRequest, placed func()) (*Call, DialResult, error) {
+	call, err := c.Originate(ctx, r)
 	if err != nil {
 		return nil, Failed, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout+2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout+2*time.Second)
 	defer cancel()
 	ringing := false
 	fail := func(r DialResult) (*Call, DialResult, error) {
@@ -352,22 +366,10 @@ func (c *Client) Ring(ctx context.Context, endpoint, callerID string, timeout ti
 		c.forgetOutbound(call)
 		return nil, r, nil
 	}
-	// Until it answers, the channel is not in the application: subscribe
-	// to its events (after the ring has started), then check it did not
-	// end before the subscription.
-	cl, err := c.current()
-	if err != nil {
-		return fail(Failed)
-	}
-	start := time.Now()
-	err = cl.Application().Subscribe(ari.NewKey(ari.ApplicationKey, c.cfg.Application), "channel:"+call.id)
-	c.observe("subscribe", start)
-	if err != nil {
-		return fail(Failed) // already gone: busy or unreachable
-	}
-	if _, err := cl.Channel().Data(ari.NewKey(ari.ChannelKey, call.id)); err != nil {
-		return fail(Failed)
-	}
+	// Asterisk subscribes the application to an originated channel (and a
+	// Local channel's other half) before dialling it, and the call was
+	// registered before the request: every event of the attempt reaches
+	// call's mailbox.
 	if placed != nil {
 		placed()
 	}

@@ -394,3 +394,37 @@ func TestGlobalVarsAndBenchRingMark(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, v)
 }
+
+// An agent rung for a caller (Ring with the caller as Originator) speaks
+// the caller's codec: the trunk's A-law, not the slin192 Asterisk gives a
+// Local channel made for nobody, whose every frame is resampled.
+func TestRingTakesTheCallersCodec(t *testing.T) {
+	type leg struct{ caller, agent string }
+	got := make(chan leg, 1)
+	var ivr *asterisk.Client
+	ivr, _ = start(t, asteristest.Config(t, asteristest.App("t-codec")), handler{handle: func(ctx context.Context, c *asterisk.Call) {
+		defer c.Hangup(context.Background())
+		a, res, err := ivr.Ring(ctx, asterisk.OriginateRequest{Endpoint: "Local/r01@sim-agents-bench/n", CallerID: c.Caller(),
+			Timeout: 5 * time.Second, Originator: c.ID()}, nil)
+		if err != nil || res != asterisk.Answered {
+			t.Errorf("ring: %v %v", res, err)
+			return
+		}
+		defer ivr.Release(a)
+		defer a.Hangup(context.Background())
+		cf, _ := c.Var(ctx, "CHANNEL(audionativeformat)")
+		af, _ := a.Var(ctx, "CHANNEL(audionativeformat)")
+		got <- leg{cf, af}
+	}})
+	trunk, _ := start(t, asteristest.Config(t, asteristest.App("t-trunk")), handler{handle: func(context.Context, *asterisk.Call) {}})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	call, err := trunk.Originate(ctx, asterisk.OriginateRequest{Endpoint: "Local/" + ivr.Application() + "@sim-stasis/n",
+		CallerID: "3471234567", Timeout: 10 * time.Second, Formats: asterisk.TrunkFormats})
+	require.NoError(t, err)
+	defer trunk.Release(call)
+	defer call.Hangup(context.Background())
+	l := waitFor(t, got, 10*time.Second)
+	require.Equal(t, "(alaw)", l.caller, "the simulated trunk's codec")
+	require.Equal(t, "(alaw)", l.agent, "the agent's leg takes the caller's codec")
+}

@@ -89,7 +89,7 @@ func (s *Simulator) Place(ctx context.Context, did, dialContext, callerID string
 	c.watch = w
 	go c.record()
 	leg, err := s.client.Originate(ctx, asterisk.OriginateRequest{Endpoint: "Local/" + did + "@" + dialContext + "/n",
-		CallerID: callerID, Timeout: 30 * time.Second, OtherID: c.ivrID})
+		CallerID: callerID, Timeout: 30 * time.Second, OtherID: c.ivrID, Formats: asterisk.TrunkFormats})
 	if err != nil {
 		w.Close()
 		return nil, err

@@ -458,7 +458,8 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 		ringing = &a
 		started := o.now()
 		go func() {
-			leg, res, err := o.client.Ring(ctx, a.Endpoint, w.t.Caller, o.cfg.RingTimeout, placed)
+			leg, res, err := o.client.Ring(ctx, asterisk.OriginateRequest{Endpoint: a.Endpoint, CallerID: w.t.Caller,
+				Timeout: o.cfg.RingTimeout, Originator: w.c.ID()}, placed)
 			w.dialed <- dialed{a, started, leg, res, err}
 		}()
 	}

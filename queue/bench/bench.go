@@ -195,7 +195,8 @@ func Run(ctx context.Context, ari asterisk.Config, rdb *redis.Client, recalls iv
 func (b *bench) fire(ctx context.Context, endpoint, caller string) {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if c, err := b.placer.Originate(cctx, asterisk.OriginateRequest{Endpoint: endpoint, CallerID: caller, Timeout: 60 * time.Second}); err == nil {
+	if c, err := b.placer.Originate(cctx, asterisk.OriginateRequest{Endpoint: endpoint, CallerID: caller, Timeout: 60 * time.Second,
+		Formats: asterisk.TrunkFormats}); err == nil {
 		b.placer.Release(c)
 	} else {
 		b.log.Warn("placing a bench call", "endpoint", endpoint, "err", err)
