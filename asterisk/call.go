@@ -350,9 +350,10 @@ func (c *Client) Dial(ctx context.Context, endpoint, callerID string, timeout ti
 // Ring calls r.Endpoint in one request (ARI originate; Dial needs three):
 // the callee is presented r.CallerID for r.Timeout, and the call enters
 // the application when answered. The results are Dial's: answered, busy,
-// no answer within the timeout, or failed. placed, when not nil, is called once Asterisk has
-// placed the call, before its outcome is known: what the caller hears
-// meanwhile can start then without slowing the ring down.
+// no answer within the timeout, or failed. placed, when not nil, is
+// called once Asterisk has placed the call, before its outcome is known:
+// what the caller hears meanwhile can start then without slowing the ring
+// down.
 func (c *Client) Ring(ctx context.Context, r OriginateRequest, placed func()) (*Call, DialResult, error) {
 	call, err := c.Originate(ctx, r)
 	if err != nil {
