@@ -13,6 +13,7 @@ import (
 
 	"github.com/CyCoreSystems/ari/v5"
 	"github.com/CyCoreSystems/ari/v5/client/native"
+	"github.com/CyCoreSystems/ari/v5/rid"
 	"github.com/inconshreveable/log15"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -57,6 +58,12 @@ type Client struct {
 	calls   map[string]*Call
 	watches map[string]*mailbox
 	up      chan struct{} // closed at the first connection
+	// found holds the channels a (re)connect found in the application
+	// until the user event named marker comes back through the websocket:
+	// those whose StasisStart arrives first entered after the connection
+	// and are new calls, the rest are recovered (see recover).
+	found  map[string]callData
+	marker string
 
 	stopOnce sync.Once
 	cancel   context.CancelFunc
@@ -364,8 +371,17 @@ type channelEvent interface {
 }
 
 func (c *Client) route(ctx context.Context, e ari.Event) {
+	switch ev := e.(type) {
+	case *ari.ChannelUserevent:
+		c.adoptFound(ctx, ev.Eventname)
+	case *ari.ChannelDestroyed:
+		c.mu.Lock()
+		delete(c.found, ev.Channel.ID)
+		c.mu.Unlock()
+	}
 	if ss, ok := e.(*ari.StasisStart); ok {
 		c.mu.Lock()
+		delete(c.found, ss.Channel.ID) // it entered after the connection
 		prev, known := c.calls[ss.Channel.ID]
 		c.mu.Unlock()
 		// A channel that left the application and came back (from the
@@ -441,8 +457,13 @@ func (c *Client) forget(call *Call) {
 }
 
 // recover lists the application's channels (Asterisk does not replay the
-// events missed while disconnected): unknown ones are handed to Recover,
-// known ones that are gone are released.
+// events missed while disconnected): known ones that are gone are released,
+// unknown ones are handed to Recover. A channel that enters the
+// application just after the websocket opened is listed too, and its
+// StasisStart is on its way: it is a new call, for Handle, with its
+// arguments. So the unknown channels wait in found while a user event,
+// sent after the listing, makes its way through the websocket behind any
+// such StasisStart; route adopts what is left in found when it arrives.
 func (c *Client) recover(ctx context.Context, cl ari.Client) {
 	start := time.Now()
 	data, err := cl.Application().Data(ari.NewKey(ari.ApplicationKey, c.cfg.Application))
@@ -452,6 +473,7 @@ func (c *Client) recover(ctx context.Context, cl ari.Client) {
 		return
 	}
 	present := map[string]bool{}
+	found := map[string]callData{}
 	for _, id := range data.ChannelIDs {
 		present[id] = true
 		c.mu.Lock()
@@ -464,8 +486,7 @@ func (c *Client) recover(ctx context.Context, cl ari.Client) {
 		if err != nil {
 			continue // hung up meanwhile
 		}
-		c.log.Info("recovering call", "call_id", id)
-		c.adopt(ctx, newCallData(*ch, nil), true)
+		found[id] = newCallData(*ch, nil)
 	}
 	c.mu.Lock()
 	for id, call := range c.calls {
@@ -473,5 +494,57 @@ func (c *Client) recover(ctx context.Context, cl ari.Client) {
 			call.gone()
 		}
 	}
+	marker := "centralino-recovery-" + rid.New("")
+	c.found, c.marker = found, marker
 	c.mu.Unlock()
+	if len(found) == 0 {
+		return
+	}
+	if err := c.userEvent(ctx, marker); err != nil {
+		c.log.Warn("recovery marker not sent; recovering at once", "err", err)
+		c.adoptFound(ctx, marker)
+		return
+	}
+	// Should the marker be lost, the calls are recovered all the same.
+	time.AfterFunc(c.cfg.RequestTimeout, func() { c.adoptFound(ctx, marker) })
+}
+
+// adoptFound hands the channels still in found to Recover, once, when the
+// recovery named marker is the current one.
+func (c *Client) adoptFound(ctx context.Context, marker string) {
+	c.mu.Lock()
+	if marker != c.marker || c.found == nil || ctx.Err() != nil {
+		c.mu.Unlock()
+		return
+	}
+	found := c.found
+	c.found = nil
+	c.mu.Unlock()
+	for id, d := range found {
+		c.log.Info("recovering call", "call_id", id)
+		c.adopt(ctx, d, true)
+	}
+}
+
+// userEvent sends a user event to this application alone (POST
+// /events/user: the ari library only sends them from a channel).
+func (c *Client) userEvent(ctx context.Context, name string) error {
+	u := strings.TrimSuffix(c.cfg.URL, "/") + "/events/user/" + url.PathEscape(name) +
+		"?" + url.Values{"application": {c.cfg.Application}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(c.cfg.User, c.cfg.Password)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	c.observe("user_event", start)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("ari answered %s", resp.Status)
+	}
+	return nil
 }

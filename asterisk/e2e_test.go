@@ -2,7 +2,12 @@ package asterisk_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -303,6 +308,77 @@ func TestRecoverAfterControllerRestart(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the recovered call was not ended by its new owner")
 	}
+}
+
+// A call that enters the application while a connecting client lists the
+// channels to recover is listed too, but its StasisStart is still in the
+// websocket: it is a new call, for Handle, not one to recover.
+func TestCallEnteringDuringRecoveryIsNew(t *testing.T) {
+	app := asteristest.App("t-late")
+	cfg := asteristest.Config(t, app)
+	ari, err := url.Parse(cfg.URL)
+	require.NoError(t, err)
+	// Asterisk behind a proxy that holds the client's listing until the
+	// call is in the application.
+	listing, release := make(chan struct{}, 1), make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: ari.Scheme, Host: ari.Host})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == ari.Path+"/applications/"+app {
+			select {
+			case listing <- struct{}{}:
+			default:
+			}
+			<-release
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	via := cfg
+	via.URL = srv.URL + ari.Path
+	got := make(chan string, 2)
+	start(t, via, handler{
+		handle: func(ctx context.Context, c *asterisk.Call) {
+			got <- "handle"
+			c.Answer(ctx)
+			<-ctx.Done()
+		},
+		recover: func(ctx context.Context, c *asterisk.Call) {
+			got <- "recover"
+			c.Hangup(ctx)
+		},
+	})
+	waitFor(t, listing, 5*time.Second) // the websocket is open
+	caller, _ := start(t, asteristest.Config(t, asteristest.App("t-caller")), handler{handle: func(context.Context, *asterisk.Call) {}})
+	dialled := make(chan asterisk.DialResult, 1)
+	go func() {
+		call, res, err := caller.Dial(context.Background(), "Local/"+app+"@sim-stasis/n", "3471234567", 10*time.Second)
+		if err == nil && res == asterisk.Answered {
+			defer caller.Release(call)
+			defer call.Hangup(context.Background())
+		}
+		dialled <- res
+	}()
+	require.Eventually(t, func() bool { return len(channelsIn(t, cfg)) > 0 }, 5*time.Second, 10*time.Millisecond)
+	once.Do(func() { close(release) })
+	require.Equal(t, "handle", waitFor(t, got, 10*time.Second))
+	require.Equal(t, asterisk.Answered, waitFor(t, dialled, 10*time.Second))
+}
+
+// channelsIn lists the channels of cfg's application, asking Asterisk.
+func channelsIn(t *testing.T, cfg asterisk.Config) []string {
+	req, err := http.NewRequest(http.MethodGet, cfg.URL+"/applications/"+cfg.Application, nil)
+	require.NoError(t, err)
+	req.SetBasicAuth(cfg.User, cfg.Password)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var app struct {
+		ChannelIDs []string `json:"channel_ids"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&app))
+	return app.ChannelIDs
 }
 
 func TestAsteriskRestartUnderController(t *testing.T) {

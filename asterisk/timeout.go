@@ -39,7 +39,9 @@ type timeoutTransport struct{ base http.RoundTripper }
 
 func (t timeoutTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	v, ok := bounds.Load(r.URL.Host)
-	if !ok {
+	if !ok || r.Header.Get("Upgrade") != "" {
+		// An upgraded connection (a websocket proxied to ARI) lives as
+		// long as its user keeps it.
 		return t.base.RoundTrip(r)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), v.(time.Duration))

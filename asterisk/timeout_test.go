@@ -53,3 +53,39 @@ func TestARIRequestsEndAtTheTimeout(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "done", string(body))
 }
+
+// A connection upgraded through the default transport (a websocket proxied
+// to ARI) is not cut at the request timeout.
+func TestUpgradedConnectionsOutliveTheTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		rw.Flush()
+		io.Copy(conn, rw) // echo
+	}))
+	defer srv.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	New(Config{URL: srv.URL + "/ari", Application: "t-upgrade", RequestTimeout: 200 * time.Millisecond}, nil, prometheus.NewRegistry(), log)
+
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/ari/events", nil)
+	require.NoError(t, err)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "echo")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	conn, ok := resp.Body.(io.ReadWriteCloser)
+	require.True(t, ok, "the upgraded body is the connection")
+	defer conn.Close()
+	time.Sleep(400 * time.Millisecond) // past the request timeout
+	_, err = conn.Write([]byte("ping"))
+	require.NoError(t, err)
+	got := make([]byte, 4)
+	_, err = io.ReadFull(conn, got)
+	require.NoError(t, err)
+	require.Equal(t, "ping", string(got))
+}
