@@ -31,11 +31,26 @@ func boundRequests(rawURL string, timeout time.Duration) {
 	}
 	bounds.Store(u.Host, timeout)
 	boundOnce.Do(func() {
-		http.DefaultTransport = timeoutTransport{base: http.DefaultTransport}
+		t := timeoutTransport{base: http.DefaultTransport, ari: http.DefaultTransport}
+		if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+			// The default keeps 2 idle connections per host: with more
+			// requests in flight, each extra one costs a new connection
+			// and a new thread in Asterisk's HTTP server.
+			ari := dt.Clone()
+			ari.MaxIdleConnsPerHost = ariIdleConns
+			t.ari = ari
+		}
+		http.DefaultTransport = t
 	})
 }
 
-type timeoutTransport struct{ base http.RoundTripper }
+// ariIdleConns is how many idle connections to ARI are kept for reuse.
+const ariIdleConns = 32
+
+type timeoutTransport struct {
+	base http.RoundTripper // every other host's
+	ari  http.RoundTripper // the bound hosts'
+}
 
 func (t timeoutTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	v, ok := bounds.Load(r.URL.Host)
@@ -45,7 +60,7 @@ func (t timeoutTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(r)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), v.(time.Duration))
-	resp, err := t.base.RoundTrip(r.WithContext(ctx))
+	resp, err := t.ari.RoundTrip(r.WithContext(ctx))
 	if err != nil {
 		cancel()
 		return nil, err
