@@ -456,17 +456,44 @@ func (c *Client) Bridge(ctx context.Context, calls ...*Call) (*Bridge, error) {
 	return b, nil
 }
 
+// ID is the bridge's id, for whoever takes it over after a restart
+// (DestroyBridge).
+func (b *Bridge) ID() string { return b.id }
+
 // Destroy tears the bridge down (the calls stay up).
-func (b *Bridge) Destroy(ctx context.Context) error {
-	cl, err := b.client.current()
+func (b *Bridge) Destroy(ctx context.Context) error { return b.client.DestroyBridge(ctx, b.id) }
+
+// DestroyBridge tears down a bridge by id (the calls stay up); a bridge
+// already gone is not an error.
+func (c *Client) DestroyBridge(ctx context.Context, id string) error {
+	cl, err := c.current()
 	if err != nil {
 		return err
 	}
-	err = cl.Bridge().Delete(ari.NewKey(ari.BridgeKey, b.id))
+	start := time.Now()
+	err = cl.Bridge().Delete(ari.NewKey(ari.BridgeKey, id))
+	c.observe("bridge_destroy", start)
 	if errors.Is(translate(err, "x"), ErrChannelGone) {
 		return nil
 	}
 	return translate(err, "destroying bridge")
+}
+
+// HangupChannel hangs up a channel by id, one this process holds no Call
+// for (the other side of a conversation taken over after a restart); a
+// channel already gone is not an error.
+func (c *Client) HangupChannel(ctx context.Context, id string) error {
+	cl, err := c.current()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	err = cl.Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal")
+	c.observe("hangup", start)
+	if err = translate(err, "hangup"); errors.Is(err, ErrChannelGone) {
+		return nil
+	}
+	return err
 }
 
 // Event is what a watcher sees of a channel, without ARI types.

@@ -3,7 +3,10 @@ package asterisk
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -482,11 +485,13 @@ func (c *Client) recover(ctx context.Context, cl ari.Client) {
 		if known {
 			continue
 		}
-		ch, err := cl.Channel().Data(ari.NewKey(ari.ChannelKey, id))
-		if err != nil {
-			continue // hung up meanwhile
+		ch, inApp, err := c.channel(ctx, id)
+		if err != nil || !inApp {
+			// Hung up meanwhile, or only subscribed to (the far half of
+			// a Local channel originated here), not in the application.
+			continue
 		}
-		found[id] = newCallData(*ch, nil)
+		found[id] = newCallData(ch, nil)
 	}
 	c.mu.Lock()
 	for id, call := range c.calls {
@@ -524,6 +529,58 @@ func (c *Client) adoptFound(ctx context.Context, marker string) {
 		c.log.Info("recovering call", "call_id", id)
 		c.adopt(ctx, d, true)
 	}
+}
+
+// ChannelUp reports whether Asterisk still has the channel.
+func (c *Client) ChannelUp(ctx context.Context, id string) (bool, error) {
+	_, _, err := c.channel(ctx, id)
+	if errors.Is(err, ErrChannelGone) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// channel reads a channel, and whether it is in this application (in
+// Stasis for it, not only subscribed to): the ari library's channel has no
+// dialplan application.
+func (c *Client) channel(ctx context.Context, id string) (ari.ChannelData, bool, error) {
+	var ch ari.ChannelData
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.cfg.URL, "/")+"/channels/"+url.PathEscape(id), nil)
+	if err != nil {
+		return ch, false, err
+	}
+	req.SetBasicAuth(c.cfg.User, c.cfg.Password)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	c.observe("channel_data", start)
+	if err != nil {
+		return ch, false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return ch, false, fmt.Errorf("reading channel: %w", ErrChannelGone)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return ch, false, fmt.Errorf("reading channel: ari answered %s", resp.Status)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return ch, false, err
+	}
+	var where struct {
+		Dialplan struct {
+			AppName string `json:"app_name"`
+			AppData string `json:"app_data"`
+		} `json:"dialplan"`
+	}
+	if err := json.Unmarshal(body, &ch); err != nil {
+		return ch, false, err
+	}
+	if err := json.Unmarshal(body, &where); err != nil {
+		return ch, false, err
+	}
+	app, _, _ := strings.Cut(where.Dialplan.AppData, ",")
+	return ch, strings.EqualFold(where.Dialplan.AppName, "Stasis") && app == c.cfg.Application, nil
 }
 
 // userEvent sends a user event to this application alone (POST

@@ -29,10 +29,24 @@ func (h *Stasis) Handle(ctx context.Context, c *asterisk.Call) {
 	h.Flow.Handle(ctx, ariCall{c}, in)
 }
 
-// Recover is a call found in the application after a restart: what it was
-// doing is lost with the old process, so it is greeted again.
+// Recover is a call found in the application after a restart: an agent's
+// leg goes back to the operator; a caller talking to an agent goes on
+// talking, one waiting for an agent keeps its place (Rejoin); otherwise
+// what the call was doing is lost with the old process, so it is greeted
+// again.
 func (h *Stasis) Recover(ctx context.Context, c *asterisk.Call) {
+	if r, ok := h.Flow.Operator.(Resumer); ok && r.Resume(ctx, c) {
+		return
+	}
 	h.Flow.Handle(ctx, ariCall{c}, Inbound{ChannelID: c.ID(), CallerID: c.Caller(), DID: c.DID(), Recovered: true})
+}
+
+// Resumer is an Operator that can take back, after a controller restart,
+// a channel of its own that is no citizen's: an agent's leg in a
+// conversation the last controller left bridged (ok=false: the channel is
+// not one). It returns when the channel is done with.
+type Resumer interface {
+	Resume(ctx context.Context, leg *asterisk.Call) (ok bool)
 }
 
 // ariCall is an asterisk call as the flow's Call.

@@ -79,10 +79,10 @@ type Operator interface {
 }
 
 // Rejoiner is an Operator that can take back, after a controller restart,
-// a caller who was waiting for an agent (ok=false: the call was not
-// waiting).
+// a caller who was talking to an agent, or waiting for one when queue is
+// true (ok=false: the call was neither).
 type Rejoiner interface {
-	Rejoin(ctx context.Context, call Call, callID uuid.UUID) (h Handoff, ok bool, err error)
+	Rejoin(ctx context.Context, call Call, callID uuid.UUID, queue bool) (h Handoff, ok bool, err error)
 }
 
 // Ticket is what the agent's screen shows about the caller.

@@ -111,12 +111,14 @@ func (f *Flow) Handle(ctx context.Context, call Call, in Inbound) {
 	if err := f.Records.Answered(ctx, id, f.Clock()); err != nil {
 		st.log.Error("recording answer", "err", err)
 	}
-	if in.Recovered && st.inHours {
-		// A caller who was waiting for an agent goes back to its place.
+	if in.Recovered {
+		// A caller who was talking to an agent goes on talking, whatever
+		// the hour; one who was waiting for an agent goes back to its
+		// place in hours.
 		if rj, ok := f.Operator.(Rejoiner); ok {
 			entered := f.Clock()
-			h, waiting, err := rj.Rejoin(ctx, call, id)
-			if waiting {
+			h, taken, err := rj.Rejoin(ctx, call, id, st.inHours)
+			if taken {
 				st.handedOff(h, "", entered)
 				f.conclude(ctx, s, st, err)
 				return

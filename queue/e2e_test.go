@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -42,7 +43,9 @@ type harness struct {
 	rdb     *redis.Client
 	prefix  string
 	stopA   context.CancelFunc // the first instance's dispatcher
-	mu      sync.Mutex
+	// closed: the IVR is out of hours, it takes back conversations only.
+	closed bool
+	mu     sync.Mutex
 }
 
 // op is the operator of the instance holding the calls.
@@ -54,14 +57,19 @@ func (h *harness) op() *queue.Operator {
 
 // restart stops the controller holding the calls, as if killed, and starts
 // a new one (with its own operator, same instance name) that re-adopts them.
-func (h *harness) restart() {
+func (h *harness) restart() { h.restartAs("a", 0) }
+
+// restartAs is restart with the new controller's instance name, started
+// after gap.
+func (h *harness) restartAs(instance string, gap time.Duration) {
 	h.stopA()
 	h.client.Stop()
+	time.Sleep(gap)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.t.Cleanup(cancel)
 	client := asterisk.New(asteristest.Config(h.t, h.app), handler{h}, prometheus.NewRegistry(), asteristest.Quiet())
 	c := h.cfg
-	c.Instance = "a"
+	c.Instance = instance
 	op := queue.NewOperator(c, queue.NewStore(h.rdb, h.prefix), h.svc, client, h.recalls, nil, prometheus.NewRegistry(), quiet())
 	h.mu.Lock()
 	h.ops[0], h.client = op, client
@@ -89,15 +97,22 @@ func (h handler) Handle(ctx context.Context, c *asterisk.Call) {
 	h.h.results <- served{hd, err}
 }
 
-// Recover re-adopts a caller found after a restart, as the IVR does.
+// Recover re-adopts a caller found after a restart, as the IVR does; an
+// agent's leg goes back to the operator.
 func (h handler) Recover(ctx context.Context, c *asterisk.Call) {
+	if h.h.op().Resume(ctx, c) {
+		return
+	}
 	defer c.Hangup(context.Background())
 	id, err := h.h.records.Start(ctx, ivr.CallStart{ChannelID: c.ID(), Inbound: true, DID: "800466222", InHours: true}, time.Now())
 	if err != nil {
 		h.h.results <- served{err: err}
 		return
 	}
-	hd, ok, err := h.h.op().Rejoin(ctx, ivr.NewCall(c), id)
+	h.h.mu.Lock()
+	inHours := !h.h.closed
+	h.h.mu.Unlock()
+	hd, ok, err := h.h.op().Rejoin(ctx, ivr.NewCall(c), id, inHours)
 	if !ok {
 		h.h.t.Errorf("call %s not re-adopted", id)
 	}
@@ -307,4 +322,90 @@ func TestRestartMidQueueKeepsOrderAndServes(t *testing.T) {
 	require.Equal(t, order[1:], mustWaiting(t, h))
 	require.NoError(t, first.Hangup(context.Background()))
 	require.NoError(t, second.Hangup(context.Background()))
+}
+
+// A controller that stops mid-conversation leaves it bridged: the next one
+// takes it over, even after closing time, and whichever side hangs up, the
+// other is released and the agent goes to wrap-up.
+func TestConversationOutlivesARestart(t *testing.T) {
+	tests := []struct {
+		name         string
+		instance     string // the next controller's
+		callerHangup bool   // else the agent hangs up
+	}{
+		// The citizen hangs up: the agent's phone is hung up.
+		{"caller hangs up", "a", true},
+		// The agent hangs up: the citizen's line is hung up.
+		{"agent hangs up", "a", false},
+		// Another instance takes over, after the stopped one's heartbeat
+		// expired: meanwhile the agent, still talking, was not released
+		// as an orphan.
+		{"another instance", "c", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newHarness(t, queue.OperatorConfig{DefaultHandleTime: 30 * time.Second})
+			h.agent("gina", callsim.Agent(time.Second), true)
+			c := h.call()
+			waitState(t, h, "gina", queue.Busy)
+			info, err := h.store.Call(ctx, h.state("gina").CallID)
+			require.NoError(t, err)
+			leg := info.Talk.AgentChannel
+			require.NotEmpty(t, leg)
+
+			// The controller stops; the next one starts after closing
+			// time, when the IVR takes back conversations only.
+			h.mu.Lock()
+			h.closed = true
+			h.mu.Unlock()
+			gap := time.Duration(0)
+			if tt.instance != "a" {
+				gap = 7 * time.Second // past the 5 s heartbeat
+			}
+			h.restartAs(tt.instance, gap)
+			require.ErrorIs(t, h.result().err, context.Canceled, "the stopped controller let the call go")
+			time.Sleep(2 * time.Second) // the new controller has taken the calls over
+			select {
+			case <-c.Ended():
+				t.Fatal("the restart hung up on the caller")
+			default:
+			}
+			require.True(t, channelUp(t, leg), "the restart hung up on the agent")
+			require.Equal(t, queue.Busy, h.state("gina").State)
+
+			if tt.callerHangup {
+				require.NoError(t, c.Hangup(ctx))
+				require.Eventually(t, func() bool { return !channelUp(t, leg) }, 10*time.Second, 50*time.Millisecond)
+			} else {
+				h.mu.Lock()
+				client := h.client
+				h.mu.Unlock()
+				require.NoError(t, client.HangupChannel(ctx, leg))
+				select {
+				case <-c.Ended():
+				case <-time.After(10 * time.Second):
+					t.Fatal("the caller was not released")
+				}
+			}
+			waitState(t, h, "gina", queue.WrapUp)
+			r := h.result()
+			require.NoError(t, r.err)
+			require.Equal(t, ivr.OutcomeAgentAnswered, r.h.Outcome)
+			require.Equal(t, "gina", r.h.Agent)
+		})
+	}
+}
+
+// channelUp reports whether Asterisk still has the channel.
+func channelUp(t *testing.T, id string) bool {
+	t.Helper()
+	cfg := asteristest.Config(t, "")
+	req, err := http.NewRequest(http.MethodGet, cfg.URL+"/channels/"+id, nil)
+	require.NoError(t, err)
+	req.SetBasicAuth(cfg.User, cfg.Password)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }

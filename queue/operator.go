@@ -154,7 +154,7 @@ func (o *Operator) Run(ctx context.Context, queues []string) error {
 			if err := o.store.Heartbeat(ctx, o.cfg.Instance, 5*time.Second); err != nil {
 				o.log.Error("heartbeat", "err", err)
 			}
-			if ids, err := o.store.ReleaseOrphans(ctx, o.now(), o.svc.wrapUp); err == nil && len(ids) > 0 {
+			if ids, err := o.store.ReleaseOrphans(ctx, o.now(), o.svc.wrapUp, o.talking(ctx)); err == nil && len(ids) > 0 {
 				o.log.Warn("agents released from a dead instance's calls", "agents", ids)
 			}
 			for _, q := range queues {
@@ -215,10 +215,23 @@ var _ ivr.Rejoiner = (*Operator)(nil)
 // Rejoin takes back a caller found after a controller restart that was
 // waiting in the queue: it keeps its place and its first-entry time. A
 // caller that was ringing an agent goes back to waiting and the agent is
-// freed. ok=false when the call was not in the queue.
-func (o *Operator) Rejoin(ctx context.Context, call ivr.Call, callID uuid.UUID) (ivr.Handoff, bool, error) {
+// freed; a caller talking to an agent goes on talking (resume). With
+// queue false only a conversation is taken back. ok=false when the call
+// was not taken back.
+func (o *Operator) Rejoin(ctx context.Context, call ivr.Call, callID uuid.UUID, queue bool) (ivr.Handoff, bool, error) {
 	info, err := o.store.Call(ctx, callID.String())
-	if err != nil || info.State == "connected" {
+	if err != nil {
+		return ivr.Handoff{}, false, nil
+	}
+	if info.State == "connected" {
+		ac, ok := call.(ariCall)
+		if !ok || info.Talk.CallerChannel != ac.ARI().ID() {
+			return ivr.Handoff{}, false, nil // no conversation of this channel
+		}
+		h, err := o.resume(ctx, ac.ARI(), info)
+		return h, true, err
+	}
+	if !queue {
 		return ivr.Handoff{}, false, nil
 	}
 	if info.State == "ringing" {
@@ -566,22 +579,100 @@ func (w *waiter) connect(ctx context.Context, d dialed) (ivr.Handoff, error) {
 		_ = o.svc.NoAnswer(bctx, d.a, "bridge_failed")
 		return ivr.Handoff{}, fmt.Errorf("bridging caller and agent: %w", err)
 	}
-	defer b.Destroy(bctx)
+	connected := o.now()
 	waited, err := o.svc.Connected(bctx, d.a)
 	if err != nil {
 		w.log.Error("recording connection", "err", err)
 	}
+	// What the next controller needs should this one stop mid-conversation.
+	if err := o.store.Talking(bctx, w.id, Conversation{CallerChannel: w.c.ID(), AgentChannel: d.leg.ID(), Bridge: b.ID(),
+		Connected: connected}); err != nil {
+		w.log.Error("recording conversation", "err", err)
+	}
 	w.log.Info("connected to agent", "agent_id", d.a.AgentID, "waited", waited.Round(time.Second))
 	select {
 	case <-ctx.Done():
-		d.leg.Hangup(bctx)
 	case <-d.leg.Context().Done():
-		// The agent hung up; the flow's finish hangs the caller up.
 	}
-	if err := o.svc.CallEnded(bctx, d.a.AgentID); err != nil {
-		w.log.Error("agent wrap-up", "err", err)
+	if w.c.Detached() || d.leg.Detached() {
+		// This controller is stopping, the conversation is not: it stays
+		// bridged for the next controller to take over (resume, Resume).
+		<-ctx.Done()
+		return ivr.Handoff{}, ctx.Err()
 	}
+	if ctx.Err() != nil {
+		d.leg.Hangup(bctx)
+	} // else the agent hung up; the flow's finish hangs the caller up
+	b.Destroy(bctx)
+	o.talkEnded(w.log, w.id, d.a.AgentID, d.leg.ID())
 	// Handle time is how long the agent was taken: ringing and talking.
 	_ = o.store.ObserveHandleTime(bctx, w.t.Queue, o.now().Sub(d.started), o.cfg.DefaultHandleTime)
 	return ivr.Handoff{Outcome: ivr.OutcomeAgentAnswered, Agent: d.a.AgentID, Waited: waited}, nil
+}
+
+// talking reports whether a conversation's agent leg is still up in
+// Asterisk; when Asterisk cannot tell, it is taken as up (an agent is not
+// freed for another call on a guess).
+func (o *Operator) talking(ctx context.Context) func(leg string) bool {
+	return func(leg string) bool {
+		up, err := o.client.ChannelUp(ctx, leg)
+		return up || err != nil
+	}
+}
+
+// talkEnded puts the agent of a conversation that ended in wrap-up.
+func (o *Operator) talkEnded(log *slog.Logger, callID, agentID, leg string) {
+	bctx := context.Background()
+	if err := o.svc.CallEnded(bctx, agentID); err != nil {
+		log.Error("agent wrap-up", "err", err)
+	}
+	if err := o.store.TalkEnded(bctx, callID, leg); err != nil {
+		log.Error("forgetting the agent's leg", "err", err)
+	}
+}
+
+// resume takes over, after a controller restart, a caller the last
+// controller left talking to an agent: the conversation goes on in its
+// bridge; when the caller hangs up, the agent's leg is hung up and the
+// agent goes to wrap-up. (When the agent hangs up first, Resume on the
+// agent's leg hangs the caller up.)
+func (o *Operator) resume(ctx context.Context, c *asterisk.Call, info CallInfo) (ivr.Handoff, error) {
+	log := o.log.With("call_id", info.CallID, "agent_id", info.Agent)
+	log.Info("conversation taken over after a restart")
+	if err := o.store.Own(ctx, info.CallID, o.cfg.Instance); err != nil {
+		log.Error("owning the conversation", "err", err)
+	}
+	<-ctx.Done()
+	if c.Detached() {
+		return ivr.Handoff{}, ctx.Err()
+	}
+	bctx := context.Background()
+	if err := o.client.HangupChannel(bctx, info.Talk.AgentChannel); err != nil {
+		log.Error("hanging up the agent's leg", "err", err)
+	}
+	if err := o.client.DestroyBridge(bctx, info.Talk.Bridge); err != nil {
+		log.Error("destroying the conversation's bridge", "err", err)
+	}
+	o.talkEnded(log, info.CallID, info.Agent, info.Talk.AgentChannel)
+	return ivr.Handoff{Outcome: ivr.OutcomeAgentAnswered, Agent: info.Agent, Waited: info.Talk.Connected.Sub(info.Entered)}, nil
+}
+
+var _ ivr.Resumer = (*Operator)(nil)
+
+// Resume takes over, after a controller restart, an agent's leg the last
+// controller left in a conversation: when the agent hangs up, the caller
+// is hung up (the caller's side, resume, then puts the agent in wrap-up).
+// ok=false when the channel is no agent's leg.
+func (o *Operator) Resume(ctx context.Context, leg *asterisk.Call) bool {
+	info, err := o.store.Leg(ctx, leg.ID())
+	if err != nil || info.State != "connected" {
+		return false
+	}
+	<-ctx.Done()
+	if !leg.Detached() {
+		if err := o.client.HangupChannel(context.Background(), info.Talk.CallerChannel); err != nil {
+			o.log.Error("hanging up the caller", "call_id", info.CallID, "err", err)
+		}
+	}
+	return true
 }

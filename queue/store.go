@@ -170,6 +170,17 @@ type CallInfo struct {
 	State string `json:"-"`
 	Agent string `json:"-"`
 	Owner string `json:"-"`
+	// Talk is set once connected (Talking).
+	Talk Conversation `json:"-"`
+}
+
+// Conversation is what a controller taking over after a restart needs of
+// a caller connected to an agent.
+type Conversation struct {
+	CallerChannel string
+	AgentChannel  string
+	Bridge        string
+	Connected     time.Time
 }
 
 // Call reads a caller's details (waiting or connected).
@@ -184,6 +195,11 @@ func (s *Store) Call(ctx context.Context, callID string) (CallInfo, error) {
 	ms, _ := strconv.ParseInt(m["entered_ms"], 10, 64)
 	c := CallInfo{CallID: callID, Queue: m["queue"], Caller: m["caller"], Recall: m["recall"] == "1", Entered: time.UnixMilli(ms).UTC(),
 		State: m["state"], Agent: m["agent"], Owner: m["owner"]}
+	if m["agent_channel"] != "" {
+		ms, _ := strconv.ParseInt(m["connected_ms"], 10, 64)
+		c.Talk = Conversation{CallerChannel: m["caller_channel"], AgentChannel: m["agent_channel"], Bridge: m["bridge"],
+			Connected: time.UnixMilli(ms).UTC()}
+	}
 	if m["keyed"] != "" {
 		_ = json.Unmarshal([]byte(m["keyed"]), &c.Keyed)
 	}
@@ -277,8 +293,10 @@ func (s *Store) Heartbeat(ctx context.Context, instance string, ttl time.Duratio
 
 // ReleaseOrphans frees agents left ringing or busy by an instance that
 // died (its heartbeat expired): ringing ones are ready again, busy ones go
-// to wrap-up. It returns the agents released.
-func (s *Store) ReleaseOrphans(ctx context.Context, now time.Time, wrapUp time.Duration) ([]string, error) {
+// to wrap-up, unless talking (non-nil) says their conversation's leg is
+// still up, waiting for a controller to take it over. It returns the
+// agents released.
+func (s *Store) ReleaseOrphans(ctx context.Context, now time.Time, wrapUp time.Duration, talking func(agentChannel string) bool) ([]string, error) {
 	all, err := s.agents(ctx)
 	if err != nil {
 		return nil, err
@@ -289,12 +307,16 @@ func (s *Store) ReleaseOrphans(ctx context.Context, now time.Time, wrapUp time.D
 			continue
 		}
 		id := a.ID
-		owner, _ := s.rdb.HGet(ctx, s.key("call", a.CallID), "owner").Result()
+		call, _ := s.rdb.HMGet(ctx, s.key("call", a.CallID), "owner", "agent_channel").Result()
+		owner, _ := call[0].(string)
 		if owner != "" {
 			alive, err := s.rdb.Exists(ctx, s.key("instance", owner)).Result()
 			if err != nil || alive == 1 {
 				continue
 			}
+		}
+		if leg, _ := call[1].(string); a.State == Busy && leg != "" && talking != nil && talking(leg) {
+			continue
 		}
 		t := Transition{AgentID: id, To: Ready, From: []AgentState{Ringing}}
 		if a.State == Busy {
@@ -359,6 +381,55 @@ func (s *Store) leave(ctx context.Context, callID string, now time.Time, keep st
 		return 0, fmt.Errorf("leaving queue: %w", err)
 	}
 	return now.Sub(time.UnixMilli(v)), nil
+}
+
+// talkTTL is how long a conversation's details outlive its start, as the
+// connected call's hash (leave.lua).
+const talkTTL = 24 * time.Hour
+
+// Talking records a connected caller's conversation on its call, and the
+// agent's leg as leading back to it (Leg).
+func (s *Store) Talking(ctx context.Context, callID string, t Conversation) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.key("call", callID), "caller_channel", t.CallerChannel, "agent_channel", t.AgentChannel,
+			"bridge", t.Bridge, "connected_ms", t.Connected.UnixMilli())
+		p.Set(ctx, s.key("leg", t.AgentChannel), callID, talkTTL)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recording conversation: %w", err)
+	}
+	return nil
+}
+
+// Leg reads the call whose agent's leg is channelID; ErrNotWaiting when
+// the channel is no agent's leg.
+func (s *Store) Leg(ctx context.Context, channelID string) (CallInfo, error) {
+	id, err := s.rdb.Get(ctx, s.key("leg", channelID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return CallInfo{}, ErrNotWaiting
+	}
+	if err != nil {
+		return CallInfo{}, fmt.Errorf("reading leg: %w", err)
+	}
+	return s.Call(ctx, id)
+}
+
+// Own makes instance the owner of a call (its heartbeat keeps the call's
+// agent from being released as an orphan).
+func (s *Store) Own(ctx context.Context, callID, instance string) error {
+	return s.rdb.HSet(ctx, s.key("call", callID), "owner", instance).Err()
+}
+
+// TalkEnded forgets the channels of a conversation that ended (the call's
+// details stay for the agent's screen).
+func (s *Store) TalkEnded(ctx context.Context, callID, agentChannel string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HDel(ctx, s.key("call", callID), "caller_channel", "agent_channel", "bridge", "connected_ms")
+		p.Del(ctx, s.key("leg", agentChannel))
+		return nil
+	})
+	return err
 }
 
 // Requeue puts a caller whose agent did not answer back in its queue with

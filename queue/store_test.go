@@ -235,32 +235,51 @@ func TestTwoInstancesAssignEachCallOnce(t *testing.T) {
 }
 
 // An instance that dies leaves no agent stuck: once its heartbeat expires,
-// its agents are freed; a live instance's agents are left alone.
+// its agents are freed, except one still talking (its leg up, for the next
+// controller to take over); a live instance's agents are left alone.
 func TestDeadInstanceReleasesItsAgents(t *testing.T) {
 	s, _, _ := newStore(t)
 	c := &clock{t: t0}
 	svc := queue.NewService(s, queue.Options{Clock: c.Now, Log: quiet()})
 	ctx := context.Background()
-	for _, a := range []string{"anna", "bruno"} {
+	for _, a := range []string{"anna", "bruno", "carla", "dario"} {
 		require.NoError(t, svc.Login(ctx, a, "PJSIP/"+a, []string{"booking"}))
 		require.NoError(t, svc.Ready(ctx, a))
+		c.t = c.t.Add(time.Second) // anna idle the longest
 	}
 	require.NoError(t, s.Heartbeat(ctx, "alive", time.Minute))
-	require.NoError(t, s.Enqueue(ctx, queue.Waiting{CallID: "c-dead", Queue: "booking", Entered: t0, Owner: "dead"}))
-	require.NoError(t, s.Enqueue(ctx, queue.Waiting{CallID: "c-alive", Queue: "booking", Entered: t0.Add(time.Second), Owner: "alive"}))
-	a1, _, _ := s.Assign(ctx, "booking", c.Now())
-	a2, _, _ := s.Assign(ctx, "booking", c.Now())
-	_, err := svc.Connected(ctx, a1)
-	require.NoError(t, err)
-	// a2 stays ringing on the live instance.
+	calls := []queue.Waiting{
+		{CallID: "c-dead", Queue: "booking", Entered: t0, Owner: "dead"},
+		{CallID: "c-alive", Queue: "booking", Entered: t0.Add(time.Second), Owner: "alive"},
+		{CallID: "c-talking", Queue: "booking", Entered: t0.Add(2 * time.Second), Owner: "dead"},
+		{CallID: "c-hung-up", Queue: "booking", Entered: t0.Add(3 * time.Second), Owner: "dead"},
+	}
+	var as []queue.Assignment
+	for _, w := range calls {
+		require.NoError(t, s.Enqueue(ctx, w))
+		a, ok, err := s.Assign(ctx, "booking", c.Now())
+		require.NoError(t, err)
+		require.True(t, ok)
+		as = append(as, a)
+	}
+	for _, i := range []int{0, 2, 3} { // a2 stays ringing on the live instance
+		_, err := svc.Connected(ctx, as[i])
+		require.NoError(t, err)
+	}
+	for _, i := range []int{2, 3} {
+		require.NoError(t, s.Talking(ctx, as[i].CallID, queue.Conversation{CallerChannel: "caller-" + as[i].CallID,
+			AgentChannel: "leg-" + as[i].CallID, Bridge: "b", Connected: c.Now()}))
+	}
+	up := func(leg string) bool { return leg == "leg-c-talking" }
 
-	released, err := s.ReleaseOrphans(ctx, c.Now(), 10*time.Second)
+	released, err := s.ReleaseOrphans(ctx, c.Now(), 10*time.Second, up)
 	require.NoError(t, err)
-	require.Equal(t, []string{a1.AgentID}, released)
-	ag, _ := s.Agent(ctx, a1.AgentID)
-	require.Equal(t, queue.WrapUp, ag.State)
-	ag, _ = s.Agent(ctx, a2.AgentID)
-	require.Equal(t, queue.Ringing, ag.State)
+	require.ElementsMatch(t, []string{as[0].AgentID, as[3].AgentID}, released)
+	for i, want := range []queue.AgentState{queue.WrapUp, queue.Ringing, queue.Busy, queue.WrapUp} {
+		ag, err := s.Agent(ctx, as[i].AgentID)
+		require.NoError(t, err)
+		require.Equal(t, want, ag.State, "agent of %s", calls[i].CallID)
+	}
 }
 
 // EnqueueAssign queues a caller and pairs the head in one round trip, with
