@@ -57,14 +57,14 @@ func (h *harness) op() *queue.Operator {
 
 // restart stops the controller holding the calls, as if killed, and starts
 // a new one (with its own operator, same instance name) that re-adopts them.
-func (h *harness) restart() { h.restartAs("a", 0) }
+func (h *harness) restart() { h.restartAs("a", func() {}) }
 
-// restartAs is restart with the new controller's instance name, started
-// after gap.
-func (h *harness) restartAs(instance string, gap time.Duration) {
+// restartAs is restart with the new controller's instance name, once
+// meanwhile has run.
+func (h *harness) restartAs(instance string, meanwhile func()) {
 	h.stopA()
 	h.client.Stop()
-	time.Sleep(gap)
+	meanwhile()
 	ctx, cancel := context.WithCancel(context.Background())
 	h.t.Cleanup(cancel)
 	client := asterisk.New(asteristest.Config(h.t, h.app), handler{h}, prometheus.NewRegistry(), asteristest.Quiet())
@@ -328,19 +328,28 @@ func TestRestartMidQueueKeepsOrderAndServes(t *testing.T) {
 // takes it over, even after closing time, and whichever side hangs up, the
 // other is released and the agent goes to wrap-up.
 func TestConversationOutlivesARestart(t *testing.T) {
+	const (
+		callerHangsUp = iota
+		agentHangsUp
+		callerLeftMeanwhile // hung up with no controller there
+	)
 	tests := []struct {
-		name         string
-		instance     string // the next controller's
-		callerHangup bool   // else the agent hangs up
+		name     string
+		instance string // the next controller's
+		gap      time.Duration
+		end      int
 	}{
 		// The citizen hangs up: the agent's phone is hung up.
-		{"caller hangs up", "a", true},
+		{"caller hangs up", "a", 0, callerHangsUp},
 		// The agent hangs up: the citizen's line is hung up.
-		{"agent hangs up", "a", false},
+		{"agent hangs up", "a", 0, agentHangsUp},
 		// Another instance takes over, after the stopped one's heartbeat
 		// expired: meanwhile the agent, still talking, was not released
 		// as an orphan.
-		{"another instance", "c", true},
+		{"another instance", "c", 7 * time.Second, callerHangsUp},
+		// The citizen hung up between the controllers: the next one
+		// finds the agent alone in the bridge and hangs up.
+		{"caller left meanwhile", "a", 0, callerLeftMeanwhile},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -359,12 +368,19 @@ func TestConversationOutlivesARestart(t *testing.T) {
 			h.mu.Lock()
 			h.closed = true
 			h.mu.Unlock()
-			gap := time.Duration(0)
-			if tt.instance != "a" {
-				gap = 7 * time.Second // past the 5 s heartbeat
-			}
-			h.restartAs(tt.instance, gap)
+			h.restartAs(tt.instance, func() {
+				time.Sleep(tt.gap)
+				if tt.end == callerLeftMeanwhile {
+					require.NoError(t, c.Hangup(ctx))
+					<-c.Ended()
+				}
+			})
 			require.ErrorIs(t, h.result().err, context.Canceled, "the stopped controller let the call go")
+			if tt.end == callerLeftMeanwhile {
+				require.Eventually(t, func() bool { return !channelUp(t, leg) }, 10*time.Second, 50*time.Millisecond)
+				waitState(t, h, "gina", queue.WrapUp)
+				return
+			}
 			time.Sleep(2 * time.Second) // the new controller has taken the calls over
 			select {
 			case <-c.Ended():
@@ -374,7 +390,7 @@ func TestConversationOutlivesARestart(t *testing.T) {
 			require.True(t, channelUp(t, leg), "the restart hung up on the agent")
 			require.Equal(t, queue.Busy, h.state("gina").State)
 
-			if tt.callerHangup {
+			if tt.end == callerHangsUp {
 				require.NoError(t, c.Hangup(ctx))
 				require.Eventually(t, func() bool { return !channelUp(t, leg) }, 10*time.Second, 50*time.Millisecond)
 			} else {

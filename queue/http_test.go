@@ -82,7 +82,7 @@ func TestAgentDesktopAPI(t *testing.T) {
 	// On a call: no logout.
 	code, _ = do("POST", "/api/v1/agent/logout", tok, "")
 	require.Equal(t, http.StatusConflict, code)
-	require.NoError(t, svc.CallEnded(context.Background(), "anna"))
+	require.NoError(t, svc.CallEnded(context.Background(), "anna", a.CallID))
 	code, _ = do("POST", "/api/v1/agent/pause", tok, `{"reason":""}`)
 	require.Equal(t, http.StatusBadRequest, code)
 	code, _ = do("POST", "/api/v1/agent/pause", tok, `{"reason":"pausa pranzo"}`)

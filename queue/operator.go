@@ -620,10 +620,11 @@ func (o *Operator) talking(ctx context.Context) func(leg string) bool {
 	}
 }
 
-// talkEnded puts the agent of a conversation that ended in wrap-up.
+// talkEnded puts the agent of a conversation that ended in wrap-up (once:
+// after a restart both sides report the end).
 func (o *Operator) talkEnded(log *slog.Logger, callID, agentID, leg string) {
 	bctx := context.Background()
-	if err := o.svc.CallEnded(bctx, agentID); err != nil {
+	if err := o.svc.CallEnded(bctx, agentID, callID); err != nil && !errors.Is(err, ErrTransition) {
 		log.Error("agent wrap-up", "err", err)
 	}
 	if err := o.store.TalkEnded(bctx, callID, leg); err != nil {
@@ -633,46 +634,53 @@ func (o *Operator) talkEnded(log *slog.Logger, callID, agentID, leg string) {
 
 // resume takes over, after a controller restart, a caller the last
 // controller left talking to an agent: the conversation goes on in its
-// bridge; when the caller hangs up, the agent's leg is hung up and the
-// agent goes to wrap-up. (When the agent hangs up first, Resume on the
-// agent's leg hangs the caller up.)
+// bridge (Resume takes the agent's leg).
 func (o *Operator) resume(ctx context.Context, c *asterisk.Call, info CallInfo) (ivr.Handoff, error) {
-	log := o.log.With("call_id", info.CallID, "agent_id", info.Agent)
-	log.Info("conversation taken over after a restart")
 	if err := o.store.Own(ctx, info.CallID, o.cfg.Instance); err != nil {
-		log.Error("owning the conversation", "err", err)
+		o.log.Error("owning the conversation", "call_id", info.CallID, "err", err)
 	}
-	<-ctx.Done()
-	if c.Detached() {
+	if !o.talkOn(ctx, c, info, info.Talk.AgentChannel) {
 		return ivr.Handoff{}, ctx.Err()
 	}
-	bctx := context.Background()
-	if err := o.client.HangupChannel(bctx, info.Talk.AgentChannel); err != nil {
-		log.Error("hanging up the agent's leg", "err", err)
+	if err := o.client.DestroyBridge(context.Background(), info.Talk.Bridge); err != nil {
+		o.log.Error("destroying the conversation's bridge", "call_id", info.CallID, "err", err)
 	}
-	if err := o.client.DestroyBridge(bctx, info.Talk.Bridge); err != nil {
-		log.Error("destroying the conversation's bridge", "err", err)
-	}
-	o.talkEnded(log, info.CallID, info.Agent, info.Talk.AgentChannel)
 	return ivr.Handoff{Outcome: ivr.OutcomeAgentAnswered, Agent: info.Agent, Waited: info.Talk.Connected.Sub(info.Entered)}, nil
 }
 
 var _ ivr.Resumer = (*Operator)(nil)
 
 // Resume takes over, after a controller restart, an agent's leg the last
-// controller left in a conversation: when the agent hangs up, the caller
-// is hung up (the caller's side, resume, then puts the agent in wrap-up).
-// ok=false when the channel is no agent's leg.
+// controller left in a conversation (resume takes the caller). ok=false
+// when the channel is no agent's leg.
 func (o *Operator) Resume(ctx context.Context, leg *asterisk.Call) bool {
 	info, err := o.store.Leg(ctx, leg.ID())
 	if err != nil || info.State != "connected" {
 		return false
 	}
-	<-ctx.Done()
-	if !leg.Detached() {
-		if err := o.client.HangupChannel(context.Background(), info.Talk.CallerChannel); err != nil {
-			o.log.Error("hanging up the caller", "call_id", info.CallID, "err", err)
-		}
+	o.talkOn(ctx, leg, info, info.Talk.CallerChannel)
+	return true
+}
+
+// talkOn holds one side of a conversation taken over after a restart
+// until it ends: when this side hangs up, or the other side is found
+// gone, the other side is hung up and the agent goes to wrap-up. It
+// reports false when this controller stopped meanwhile (the conversation
+// goes on for the next one).
+func (o *Operator) talkOn(ctx context.Context, side *asterisk.Call, info CallInfo, other string) bool {
+	log := o.log.With("call_id", info.CallID, "agent_id", info.Agent)
+	log.Info("conversation taken over after a restart", "channel_id", side.ID())
+	if up, err := o.client.ChannelUp(ctx, other); err == nil && !up {
+		// The other side hung up while no controller was there.
+		side.Hangup(context.Background())
 	}
+	<-ctx.Done()
+	if side.Detached() {
+		return false
+	}
+	if err := o.client.HangupChannel(context.Background(), other); err != nil {
+		log.Error("hanging up the other side", "err", err)
+	}
+	o.talkEnded(log, info.CallID, info.Agent, info.Talk.AgentChannel)
 	return true
 }

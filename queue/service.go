@@ -103,11 +103,14 @@ func (s *Service) Connected(ctx context.Context, a Assignment) (time.Duration, e
 	return s.store.connected(ctx, a.CallID, now)
 }
 
-// CallEnded puts the agent in wrap-up; the agent is offered calls again
-// when it ends (or earlier with Ready).
-func (s *Service) CallEnded(ctx context.Context, agentID string) error {
+// CallEnded puts the agent who was talking on callID in wrap-up; the
+// agent is offered calls again when it ends (or earlier with Ready). An
+// agent already past that call (both sides of a conversation report its
+// end) is left alone: ErrTransition.
+func (s *Service) CallEnded(ctx context.Context, agentID, callID string) error {
 	now := s.now()
-	_, err := s.store.SetAgent(ctx, Transition{AgentID: agentID, To: WrapUp, From: []AgentState{Busy}, Until: now.Add(s.wrapUp)}, now)
+	_, err := s.store.SetAgent(ctx, Transition{AgentID: agentID, To: WrapUp, From: []AgentState{Busy}, Until: now.Add(s.wrapUp),
+		OnCall: callID}, now)
 	return err
 }
 

@@ -520,6 +520,9 @@ type Transition struct {
 	CallID   string
 	// Until is when a wrap-up ends.
 	Until time.Time
+	// OnCall, when set, allows the change only while the agent's current
+	// call is this one.
+	OnCall string
 }
 
 // SetAgent applies t at now and returns the state before it.
@@ -533,7 +536,7 @@ func (s *Store) SetAgent(ctx context.Context, t Transition, now time.Time) (Agen
 		until = t.Until.UnixMilli()
 	}
 	v, err := scriptAgentState.Run(ctx, s.rdb, []string{s.key("agent", t.AgentID), s.key("agents")},
-		s.prefix, t.AgentID, string(t.To), strings.Join(from, ","), t.Endpoint, strings.Join(t.Queues, ","), t.Reason, t.CallID, now.UnixMilli(), until).Result()
+		s.prefix, t.AgentID, string(t.To), strings.Join(from, ","), t.Endpoint, strings.Join(t.Queues, ","), t.Reason, t.CallID, now.UnixMilli(), until, t.OnCall).Result()
 	if err != nil {
 		var rerr redis.Error
 		if errors.As(err, &rerr) && len(rerr.Error()) > 0 {

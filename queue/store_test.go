@@ -165,7 +165,10 @@ func TestPauseAndWrapUp(t *testing.T) {
 	// On a call she cannot log out or pause.
 	require.ErrorIs(t, svc.Logout(ctx, "anna"), queue.ErrTransition)
 	require.ErrorIs(t, svc.Pause(ctx, "anna", "coffee"), queue.ErrTransition)
-	require.NoError(t, svc.CallEnded(ctx, "anna"))
+	// The end of another call (a late report) leaves her talking.
+	require.ErrorIs(t, svc.CallEnded(ctx, "anna", "c0"), queue.ErrTransition)
+	require.Equal(t, queue.Busy, mustAgent(t, s, "anna").State)
+	require.NoError(t, svc.CallEnded(ctx, "anna", a.CallID))
 	// In wrap-up for 10 s.
 	c.Advance(9 * time.Second)
 	_, ok, _ = s.Assign(ctx, "cancellation", c.Now())
@@ -335,4 +338,11 @@ func TestEnqueueAssign(t *testing.T) {
 	ids, err = s.Waiting(ctx, "booking")
 	require.NoError(t, err)
 	require.Equal(t, []string{"second"}, ids)
+}
+
+func mustAgent(t *testing.T, s *queue.Store, id string) queue.Agent {
+	t.Helper()
+	a, err := s.Agent(context.Background(), id)
+	require.NoError(t, err)
+	return a
 }

@@ -2,8 +2,11 @@
 -- ready sets of its queues in step. Returns the previous state.
 -- KEYS: agent hash, agents set. ARGV: prefix, id, to, from (csv, empty:
 -- any), endpoint, queues (csv, empty: unchanged), reason, call, now_ms,
--- until_ms.
+-- until_ms, on_call (empty: any; else the agent's current call must be it).
 local cur = redis.call('HGET', KEYS[1], 'state') or 'logged_out'
+if ARGV[11] ~= '' and (redis.call('HGET', KEYS[1], 'call') or '') ~= ARGV[11] then
+  return redis.error_reply('agent ' .. ARGV[2] .. ' is not on call ' .. ARGV[11])
+end
 if ARGV[4] ~= '' then
   local allowed = false
   for f in string.gmatch(ARGV[4], '[^,]+') do
