@@ -18,6 +18,8 @@ import (
 	"github.com/centralino-cup/centralino/callsim"
 	"github.com/centralino-cup/centralino/ivr"
 	"github.com/centralino-cup/centralino/postgres/pgtest"
+	"github.com/centralino-cup/centralino/queue"
+	"github.com/centralino-cup/centralino/queue/queuetest"
 	"github.com/centralino-cup/centralino/recall"
 )
 
@@ -52,6 +54,10 @@ type rig struct {
 	sim   *callsim.Simulator
 	ctl   *asterisk.Client
 	nre   int
+	// cfg, deps and recalls build a flow with another operator.
+	cfg     ivr.Config
+	deps    ivr.Deps
+	recalls *recall.Service
 }
 
 func newRig(t *testing.T, now time.Time) *rig {
@@ -75,16 +81,18 @@ func newRig(t *testing.T, now time.Time) *rig {
 	require.NoError(t, err)
 	cfg := ivr.DefaultConfig()
 	cfg.MenuTimeout, cfg.InterDigit = 2*time.Second, 2*time.Second
-	r.flow = ivr.NewFlow(cfg, ivr.Deps{
+	r.recalls = recall.NewService(db, r.clock.Now, log)
+	r.cfg, r.deps = cfg, ivr.Deps{
 		Slots: r.bk, Holds: r.bk, Bookings: r.bk,
-		Recalls:  recall.NewService(db, r.clock.Now, log),
+		Recalls:  r.recalls,
 		Operator: ivr.AppQueue{Context: "cup-operator", Application: r.app, Timeout: 2 * time.Second},
 		Records:  ivr.NewRecords(db),
 		Hours:    hours,
 		Speaker:  asterisk.Italian{Loc: booking.Rome, PromptDir: ivr.PromptDir},
 		Clock:    r.clock.Now,
 		Log:      log,
-	})
+	}
+	r.flow = ivr.NewFlow(cfg, r.deps)
 	r.controller()
 	r.sim = callsim.New(asteristest.Config(t, asteristest.App("t-citizen")), prometheus.NewRegistry(), log)
 	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -103,6 +111,28 @@ func (r *rig) controller() *asterisk.Client {
 	r.t.Cleanup(c.Stop)
 	r.ctl = c
 	return c
+}
+
+// queueController starts a controller whose operator is centralino's own
+// queue on store, wired as cmd/centralino wires it. stop ends it as a
+// stopping process does: its calls stay in Asterisk for the next one.
+func (r *rig) queueController(store *queue.Store, agents *queue.Service) (c *asterisk.Client, stop func()) {
+	var stasis ivr.Stasis
+	log := asteristest.Quiet()
+	c = asterisk.New(asteristest.Config(r.t, r.app), &stasis, prometheus.NewRegistry(), log)
+	op := queue.NewOperator(queue.OperatorConfig{Instance: "ivr-test", DefaultHandleTime: 30 * time.Second, RecallAfter: time.Hour},
+		store, agents, c, r.recalls, r.clock.Now, prometheus.NewRegistry(), log)
+	deps := r.deps
+	deps.Operator = op
+	stasis.Flow = ivr.NewFlow(r.cfg, deps)
+	ctx, cancel := context.WithCancel(context.Background())
+	go op.Run(ctx, []string{"booking"})
+	sctx, scancel := context.WithTimeout(ctx, 15*time.Second)
+	defer scancel()
+	require.NoError(r.t, c.Start(sctx))
+	stop = func() { cancel(); c.Stop() }
+	r.t.Cleanup(stop)
+	return c, stop
 }
 
 // slot adds a VCARD slot on site 1 or 2 at the given time.
@@ -446,6 +476,57 @@ func TestOperatorAnswersInTheQueue(t *testing.T) {
 	default:
 	}
 	require.NotContains(t, c.catalogue(), "operatori_non_disponibili")
+}
+
+// A controller restarted while a citizen talks to an agent, after closing
+// time: the conversation goes on, neither side hears the IVR, and the
+// citizen's hang-up ends it (the agent's phone too) and its record.
+func TestConversationOutlivesARestartAfterClosing(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	store, _, _ := queuetest.Store(t)
+	agents := queue.NewService(store, queue.Options{Clock: r.clock.Now, Log: asteristest.Quiet()})
+	ctx := context.Background()
+	require.NoError(t, agents.Login(ctx, "gina", callsim.Agent(time.Second), []string{"booking"}))
+	require.NoError(t, agents.Ready(ctx, "gina"))
+	r.ctl.Stop()
+	_, stop := r.queueController(store, agents)
+
+	c := r.call("3471234567")
+	c.ask("menu_principale", "0")
+	c.hear("trasferimento_operatore")
+	agent := func() queue.Agent {
+		a, err := store.Agent(ctx, "gina")
+		require.NoError(t, err)
+		return a
+	}
+	require.Eventually(t, func() bool { return agent().State == queue.Busy }, 20*time.Second, 50*time.Millisecond)
+	info, err := store.Call(ctx, agent().CallID)
+	require.NoError(t, err)
+	heard := len(c.c.Heard())
+
+	stop()
+	r.clock.Set(inRome(2026, 3, 2, 19, 0)) // closed
+	ctl, _ := r.queueController(store, agents)
+	time.Sleep(2 * time.Second) // the new controller has taken the calls over
+	select {
+	case <-c.c.Ended():
+		t.Fatal("the restart hung up on the citizen")
+	default:
+	}
+	require.Len(t, c.c.Heard(), heard, "the citizen heard the IVR again")
+	require.Equal(t, queue.Busy, agent().State, "the agent's leg was not greeted or hung up")
+
+	require.NoError(t, c.c.Hangup(ctx))
+	require.Eventually(t, func() bool { return agent().State == queue.WrapUp }, 10*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		up, err := ctl.ChannelUp(ctx, info.Talk.AgentChannel)
+		return err == nil && !up
+	}, 10*time.Second, 50*time.Millisecond, "the agent's phone was hung up")
+	rec := r.waitRecord()
+	require.True(t, rec.Ended)
+	require.Equal(t, "agent_answered", rec.Outcome)
+	require.Contains(t, rec.Path, "recovered")
 }
 
 func TestCancelReadsTheCancellationCode(t *testing.T) {

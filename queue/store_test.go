@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -14,34 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/centralino-cup/centralino/queue"
+	"github.com/centralino-cup/centralino/queue/queuetest"
 )
 
-// newStore connects to the development Redis with a prefix of its own,
-// whose keys are deleted after the test.
-func newStore(t *testing.T) (*queue.Store, *redis.Client, string) {
-	t.Helper()
-	url := os.Getenv("CENTRALINO_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(url)
-	require.NoError(t, err)
-	rdb := redis.NewClient(opts)
-	ctx := context.Background()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		t.Fatalf("Redis not reachable at %s (run `make setup`): %v", url, err)
-	}
-	prefix := "test:" + uuid.NewString()[:8]
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(ctx, prefix+":*").Result()
-		if len(keys) > 0 {
-			rdb.Del(ctx, keys...)
-		}
-		rdb.Close()
-	})
-	return queue.NewStore(rdb, prefix), rdb, prefix
-}
+func newStore(t *testing.T) (*queue.Store, *redis.Client, string) { return queuetest.Store(t) }
 
 type clock struct {
 	mu sync.Mutex
