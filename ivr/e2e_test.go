@@ -529,6 +529,27 @@ func TestConversationOutlivesARestartAfterClosing(t *testing.T) {
 	require.Contains(t, rec.Path, "recovered")
 }
 
+// The records of calls whose caller hung up while no controller was there
+// are ended as hung up; a live call's record stays open.
+func TestCloseGoneEndsOnlyCallsGone(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	c := r.call("3471234567")
+	c.hear("menu_principale") // live: its record is open
+	records := ivr.NewRecords(r.db)
+	ctx := context.Background()
+	gone := asteristest.App("gone") // no such channel
+	_, err := records.Start(ctx, ivr.CallStart{ChannelID: gone, Inbound: true, DID: "800466222", InHours: true}, monday10)
+	require.NoError(t, err)
+	require.Equal(t, 2, r.count("select count(*) from calls where ended_at is null"))
+
+	n, err := records.CloseGone(ctx, monday10.Add(time.Minute), monday10.Add(time.Second), r.ctl.ChannelUp)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, 1, r.count("select count(*) from calls where channel_id = $1 and outcome = 'hung_up' and ended_at is not null", gone))
+	require.Equal(t, 1, r.count("select count(*) from calls where ended_at is null"), "the live call's record stays open")
+}
+
 func TestCancelReadsTheCancellationCode(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, monday10)

@@ -29,6 +29,7 @@ var (
 	qCallStep      = query("call_step")
 	qCallEnd       = query("call_end")
 	qCallByChannel = query("call_by_channel")
+	qCallsOpen     = query("calls_open")
 )
 
 // Outcome is how a call ended (the call_outcome type).
@@ -164,4 +165,40 @@ func (r *Records) End(ctx context.Context, id uuid.UUID, e CallEnd, now time.Tim
 		return fmt.Errorf("ending call record: %w", err)
 	}
 	return nil
+}
+
+// CloseGone ends, as hung up at now, the records of calls started before
+// `before` that are still open although their channel is gone: a caller
+// who hung up while no controller was there (one stopped, the next not
+// yet up), whose end nobody saw. up says whether a channel is still in
+// Asterisk; a channel it cannot tell about is left open. It returns how
+// many records it ended.
+func (r *Records) CloseGone(ctx context.Context, now, before time.Time, up func(ctx context.Context, channelID string) (bool, error)) (int, error) {
+	rows, err := r.db.Query(ctx, qCallsOpen, pgx.NamedArgs{"before": before})
+	if err != nil {
+		return 0, fmt.Errorf("listing open calls: %w", err)
+	}
+	type open struct {
+		id      uuid.UUID
+		channel string
+	}
+	calls, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (open, error) {
+		var o open
+		return o, row.Scan(&o.id, &o.channel)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("listing open calls: %w", err)
+	}
+	closed := 0
+	for _, c := range calls {
+		live, err := up(ctx, c.channel)
+		if err != nil || live {
+			continue
+		}
+		if err := r.End(ctx, c.id, CallEnd{Outcome: OutcomeHungUp}, now); err != nil {
+			return closed, err
+		}
+		closed++
+	}
+	return closed, nil
 }

@@ -139,12 +139,13 @@ func run(cfg config.Config, log *slog.Logger) error {
 			}
 		}()
 	}
+	records := ivr.NewRecords(db)
 	stasis.Flow = ivr.NewFlow(ivr.Config{MenuTimeout: cfg.IVR.MenuTimeout, InterDigit: cfg.IVR.InterDigit,
 		MaxTries: cfg.IVR.MaxTries, NREPrefix: cfg.Booking.NREPrefix}, ivr.Deps{
 		Slots: bookings, Holds: bookings, Bookings: bookings,
 		Recalls:  recalls,
 		Operator: operator,
-		Records:  ivr.NewRecords(db),
+		Records:  records,
 		Hours:    hours,
 		Speaker:  asterisk.Italian{Loc: hours.Location(), PromptDir: ivr.PromptDir},
 		Log:      log,
@@ -157,6 +158,21 @@ func run(cfg config.Config, log *slog.Logger) error {
 	}
 	acancel()
 	defer calls.Stop()
+	started := time.Now()
+	go func() {
+		// Calls whose caller hung up while no controller was there have
+		// records nobody ended: once connected (and this controller's calls
+		// taken back), they are ended as hung up.
+		if calls.WaitConnected(ctx) != nil {
+			return
+		}
+		n, err := records.CloseGone(ctx, time.Now(), started, calls.ChannelUp)
+		if err != nil {
+			log.Error("ending the records of calls gone meanwhile", "err", err)
+		} else if n > 0 {
+			log.Info("records of calls gone meanwhile ended", "calls", n)
+		}
+	}()
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", bookings.Handler())
