@@ -145,7 +145,14 @@ func (o *Operator) Run(ctx context.Context, queues []string) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case m := <-msgs:
+		case m, ok := <-msgs:
+			if !ok {
+				// The Redis client was closed.
+				if ctx.Err() != nil {
+					return nil // stopping
+				}
+				return errors.New("queue: the assignment subscription closed")
+			}
 			p := strings.SplitN(m.Payload, "|", 3)
 			if len(p) == 3 {
 				o.deliver(ctx, Assignment{CallID: p[0], AgentID: p[1], Endpoint: p[2], Owner: o.cfg.Instance})

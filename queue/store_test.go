@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
@@ -320,4 +321,27 @@ func mustAgent(t *testing.T, s *queue.Store, id string) queue.Agent {
 	a, err := s.Agent(context.Background(), id)
 	require.NoError(t, err)
 	return a
+}
+
+// An operator whose Redis client closes under it (the process stopping)
+// ends with an error instead of crashing on the closed subscription.
+func TestRunEndsWhenRedisCloses(t *testing.T) {
+	store, rdb, prefix := newStore(t)
+	svc := queue.NewService(store, queue.Options{Log: quiet()})
+	op := queue.NewOperator(queue.OperatorConfig{Instance: "i1"}, store, svc, nil, nil, nil, prometheus.NewRegistry(), quiet())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- op.Run(ctx, []string{"booking"}) }()
+	require.Eventually(t, func() bool {
+		n, err := rdb.PubSubNumSub(ctx, prefix+":owner:i1").Result()
+		return err == nil && n[prefix+":owner:i1"] == 1
+	}, 5*time.Second, 10*time.Millisecond, "the operator subscribed")
+	require.NoError(t, rdb.Close())
+	select {
+	case err := <-done:
+		require.ErrorContains(t, err, "subscription closed")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the operator did not end")
+	}
 }

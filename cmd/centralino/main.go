@@ -119,7 +119,8 @@ func run(cfg config.Config, log *slog.Logger) error {
 			return fmt.Errorf("redis.url: %w", err)
 		}
 		rdb := redis.NewClient(ropts)
-		defer rdb.Close()
+		// The work using Redis stops before its client closes.
+		defer func() { cancel(); rdb.Close() }()
 		instance := cfg.Queue.Instance
 		if instance == "" {
 			instance, _ = os.Hostname()
