@@ -381,16 +381,15 @@ func (c *Client) route(ctx context.Context, e ari.Event) {
 		c.mu.Lock()
 		delete(c.found, ev.Channel.ID)
 		c.mu.Unlock()
-	}
-	if ss, ok := e.(*ari.StasisStart); ok {
+	case *ari.StasisStart:
 		c.mu.Lock()
-		delete(c.found, ss.Channel.ID) // it entered after the connection
-		prev, known := c.calls[ss.Channel.ID]
+		delete(c.found, ev.Channel.ID) // it entered after the connection
+		prev, known := c.calls[ev.Channel.ID]
 		c.mu.Unlock()
 		// A channel that left the application and came back (from the
 		// dialplan) is a new session; its old one may still be finishing.
 		if !known || prev.ctx.Err() != nil {
-			c.adopt(ctx, newCallData(ss.Channel, ss.Args), false)
+			c.adopt(ctx, newCallData(ev.Channel, ev.Args), false)
 		}
 	}
 	ce, ok := e.(channelEvent)
@@ -545,14 +544,7 @@ func (c *Client) ChannelUp(ctx context.Context, id string) (bool, error) {
 // dialplan application.
 func (c *Client) channel(ctx context.Context, id string) (ari.ChannelData, bool, error) {
 	var ch ari.ChannelData
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.cfg.URL, "/")+"/channels/"+url.PathEscape(id), nil)
-	if err != nil {
-		return ch, false, err
-	}
-	req.SetBasicAuth(c.cfg.User, c.cfg.Password)
-	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
-	c.observe("channel_data", start)
+	resp, err := c.rest(ctx, http.MethodGet, "/channels/"+url.PathEscape(id), "channel_data")
 	if err != nil {
 		return ch, false, err
 	}
@@ -586,16 +578,8 @@ func (c *Client) channel(ctx context.Context, id string) (ari.ChannelData, bool,
 // userEvent sends a user event to this application alone (POST
 // /events/user: the ari library only sends them from a channel).
 func (c *Client) userEvent(ctx context.Context, name string) error {
-	u := strings.TrimSuffix(c.cfg.URL, "/") + "/events/user/" + url.PathEscape(name) +
-		"?" + url.Values{"application": {c.cfg.Application}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
-	if err != nil {
-		return err
-	}
-	req.SetBasicAuth(c.cfg.User, c.cfg.Password)
-	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
-	c.observe("user_event", start)
+	resp, err := c.rest(ctx, http.MethodPost, "/events/user/"+url.PathEscape(name)+
+		"?"+url.Values{"application": {c.cfg.Application}}.Encode(), "user_event")
 	if err != nil {
 		return err
 	}
@@ -604,4 +588,17 @@ func (c *Client) userEvent(ctx context.Context, name string) error {
 		return fmt.Errorf("ari answered %s", resp.Status)
 	}
 	return nil
+}
+
+// rest makes an ARI request the ari library does not offer, timed as op.
+func (c *Client) rest(ctx context.Context, method, path, op string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.cfg.URL, "/")+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(c.cfg.User, c.cfg.Password)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	c.observe(op, start)
+	return resp, err
 }

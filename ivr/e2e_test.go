@@ -3,7 +3,6 @@ package ivr_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -495,7 +494,7 @@ func TestConversationOutlivesARestartAfterClosing(t *testing.T) {
 	// after its websocket closes, and a registration of the same name in
 	// that moment is lost with it: the new controller waits until it is
 	// gone.
-	require.Eventually(t, func() bool { return !appRegistered(t, r.app) }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return !asteristest.Has(t, "/applications/"+r.app) }, 5*time.Second, 10*time.Millisecond)
 	_, stop := r.queueController(store, agents)
 
 	c := r.call("3471234567")
@@ -554,19 +553,6 @@ func TestCloseGoneEndsOnlyCallsGone(t *testing.T) {
 	require.Equal(t, 1, n)
 	require.Equal(t, 1, r.count("select count(*) from calls where channel_id = $1 and outcome = 'hung_up' and ended_at is not null", gone))
 	require.Equal(t, 1, r.count("select count(*) from calls where ended_at is null"), "the live call's record stays open")
-}
-
-// appRegistered reports whether Asterisk has the Stasis application.
-func appRegistered(t *testing.T, app string) bool {
-	t.Helper()
-	cfg := asteristest.Config(t, app)
-	req, err := http.NewRequest(http.MethodGet, cfg.URL+"/applications/"+app, nil)
-	require.NoError(t, err)
-	req.SetBasicAuth(cfg.User, cfg.Password)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
 }
 
 func TestCancelReadsTheCancellationCode(t *testing.T) {

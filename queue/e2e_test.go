@@ -2,7 +2,6 @@ package queue_test
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -377,7 +376,7 @@ func TestConversationOutlivesARestart(t *testing.T) {
 			})
 			require.ErrorIs(t, h.result().err, context.Canceled, "the stopped controller let the call go")
 			if tt.end == callerLeftMeanwhile {
-				require.Eventually(t, func() bool { return !channelUp(t, leg) }, 10*time.Second, 50*time.Millisecond)
+				require.Eventually(t, func() bool { return !asteristest.Has(t, "/channels/"+leg) }, 10*time.Second, 50*time.Millisecond)
 				waitState(t, h, "gina", queue.WrapUp)
 				return
 			}
@@ -387,12 +386,12 @@ func TestConversationOutlivesARestart(t *testing.T) {
 				t.Fatal("the restart hung up on the caller")
 			default:
 			}
-			require.True(t, channelUp(t, leg), "the restart hung up on the agent")
+			require.True(t, asteristest.Has(t, "/channels/"+leg), "the restart hung up on the agent")
 			require.Equal(t, queue.Busy, h.state("gina").State)
 
 			if tt.end == callerHangsUp {
 				require.NoError(t, c.Hangup(ctx))
-				require.Eventually(t, func() bool { return !channelUp(t, leg) }, 10*time.Second, 50*time.Millisecond)
+				require.Eventually(t, func() bool { return !asteristest.Has(t, "/channels/"+leg) }, 10*time.Second, 50*time.Millisecond)
 			} else {
 				h.mu.Lock()
 				client := h.client
@@ -411,17 +410,4 @@ func TestConversationOutlivesARestart(t *testing.T) {
 			require.Equal(t, "gina", r.h.Agent)
 		})
 	}
-}
-
-// channelUp reports whether Asterisk still has the channel.
-func channelUp(t *testing.T, id string) bool {
-	t.Helper()
-	cfg := asteristest.Config(t, "")
-	req, err := http.NewRequest(http.MethodGet, cfg.URL+"/channels/"+id, nil)
-	require.NoError(t, err)
-	req.SetBasicAuth(cfg.User, cfg.Password)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
 }

@@ -161,3 +161,21 @@ func Sandbox(t testing.TB, args ...string) string {
 	}
 	return string(out)
 }
+
+// Has reports whether ARI has the resource at path (e.g.
+// "/channels/<id>", "/applications/<name>"), asking Asterisk directly.
+func Has(t testing.TB, path string) bool {
+	t.Helper()
+	cfg := Config(t, "")
+	req, err := http.NewRequest(http.MethodGet, cfg.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(cfg.User, cfg.Password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
