@@ -350,16 +350,22 @@ func (c *Client) Dial(ctx context.Context, endpoint, callerID string, timeout ti
 // Ring calls r.Endpoint in one request (ARI originate; Dial needs three):
 // the callee is presented r.CallerID for r.Timeout, and the call enters
 // the application when answered. The results are Dial's: answered, busy,
-// no answer within the timeout, or failed. placed, when not nil, is
-// called once Asterisk has placed the call, before its outcome is known:
-// what the caller hears meanwhile can start then without slowing the ring
-// down.
-func (c *Client) Ring(ctx context.Context, r OriginateRequest, placed func()) (*Call, DialResult, error) {
+// no answer within the timeout, or failed.
+func (c *Client) Ring(ctx context.Context, r OriginateRequest) (*Call, DialResult, error) {
 	call, err := c.Originate(ctx, r)
 	if err != nil {
 		return nil, Failed, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.Timeout+2*time.Second)
+	return c.AwaitAnswer(ctx, call, r.Timeout)
+}
+
+// AwaitAnswer follows a call placed with Originate (ringing for timeout)
+// to its outcome, as Ring does; a call not answered is hung up and
+// released. Originate, then AwaitAnswer on another goroutine, lets the
+// caller do more once the call is placed (start what the caller hears
+// meanwhile without slowing the ring down).
+func (c *Client) AwaitAnswer(ctx context.Context, call *Call, timeout time.Duration) (*Call, DialResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout+2*time.Second)
 	defer cancel()
 	ringing := false
 	fail := func(r DialResult) (*Call, DialResult, error) {
@@ -371,9 +377,6 @@ func (c *Client) Ring(ctx context.Context, r OriginateRequest, placed func()) (*
 	// Local channel's other half) before dialling it, and the call was
 	// registered before the request: every event of the attempt reaches
 	// call's mailbox.
-	if placed != nil {
-		placed()
-	}
 	byCause := func(cause int) DialResult {
 		switch {
 		case cause == 17: // user busy

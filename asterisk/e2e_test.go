@@ -481,7 +481,7 @@ func TestRingTakesTheCallersCodec(t *testing.T) {
 	ivr, _ = start(t, asteristest.Config(t, asteristest.App("t-codec")), handler{handle: func(ctx context.Context, c *asterisk.Call) {
 		defer c.Hangup(context.Background())
 		a, res, err := ivr.Ring(ctx, asterisk.OriginateRequest{Endpoint: "Local/r01@sim-agents-bench/n", CallerID: c.Caller(),
-			Timeout: 5 * time.Second, Originator: c.ID()}, nil)
+			Timeout: 5 * time.Second, Originator: c.ID()})
 		if err != nil || res != asterisk.Answered {
 			t.Errorf("ring: %v %v", res, err)
 			return

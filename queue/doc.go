@@ -7,5 +7,7 @@
 // Operator serves the IVR's operator branch on it: the instance holding a
 // caller's channel waits with it (music, announcements, the two-minute
 // recall offer), rings the agent a dispatcher paired it with, and bridges
-// them; Service holds the agents' rules and their desktop API.
+// them. While nobody waits, the instance holding a queue's Lease rings its
+// longest-idle agent the moment a caller arrives and tells Redis after.
+// Service holds the agents' rules and their desktop API.
 package queue

@@ -41,7 +41,9 @@ type harness struct {
 	cfg     queue.OperatorConfig
 	rdb     *redis.Client
 	prefix  string
-	stopA   context.CancelFunc // the first instance's dispatcher
+	stopA   context.CancelFunc     // the first instance's dispatcher
+	stopB   context.CancelFunc     // the second's
+	regs    []*prometheus.Registry // the instances' metrics
 	// closed: the IVR is out of hours, it takes back conversations only.
 	closed bool
 	mu     sync.Mutex
@@ -138,12 +140,16 @@ func newHarness(t *testing.T, cfg queue.OperatorConfig) *harness {
 	for _, inst := range []string{"a", "b"} {
 		c := cfg
 		c.Instance = inst
-		op := queue.NewOperator(c, queue.NewStore(rdb, prefix), h.svc, client, h.recalls, nil, prometheus.NewRegistry(), quiet())
+		reg := prometheus.NewRegistry()
+		op := queue.NewOperator(c, queue.NewStore(rdb, prefix), h.svc, client, h.recalls, nil, reg, quiet())
 		h.ops = append(h.ops, op)
+		h.regs = append(h.regs, reg)
 		octx, ocancel := context.WithCancel(ctx)
 		t.Cleanup(ocancel)
 		if inst == "a" {
 			h.stopA = ocancel
+		} else {
+			h.stopB = ocancel
 		}
 		go op.Run(octx, []string{"booking"})
 	}
@@ -410,4 +416,97 @@ func TestConversationOutlivesARestart(t *testing.T) {
 			require.Equal(t, "gina", r.h.Agent)
 		})
 	}
+}
+
+// waitLease waits until instance holds the lease of booking on agent.
+func (h *harness) waitLease(instance, agent string) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l, err := h.rdb.HMGet(context.Background(), h.prefix+":lease:booking", "holder", "agent").Result()
+		require.NoError(h.t, err)
+		if l[0] == instance && l[1] == agent {
+			break
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("lease of booking is %v, want %s on %s", l, instance, agent)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // the holder reads the reply
+}
+
+// leased is instance i's count of leased rings with outcome.
+func (h *harness) leased(i int, outcome string) float64 {
+	h.t.Helper()
+	c, err := h.regs[i].Gather()
+	require.NoError(h.t, err)
+	for _, f := range c {
+		if f.GetName() != "centralino_queue_leased_rings_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == outcome {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// A caller arriving to a free agent, at the instance holding the queue's
+// lease, rings the longest-idle agent with no round trip to Redis first.
+func TestLeasedRingReachesTheLongestIdleAgent(t *testing.T) {
+	h := newHarness(t, queue.OperatorConfig{DefaultHandleTime: 30 * time.Second})
+	h.stopB() // calls enter a: a holds the lease
+	h.agent("xena", callsim.Agent(time.Second), true)
+	time.Sleep(10 * time.Millisecond)
+	h.agent("yuri", callsim.Agent(time.Second), true)
+	h.waitLease("a", "xena")
+	c := h.call()
+	waitState(t, h, "xena", queue.Busy)
+	require.Equal(t, 1.0, h.leased(0, "confirmed"))
+	require.Equal(t, queue.Ready, h.state("yuri").State)
+	h.waitLease("a", "yuri") // the next caller's
+	require.NoError(t, c.Hangup(context.Background()))
+	r := h.result()
+	require.NoError(t, r.err)
+	require.Equal(t, ivr.OutcomeAgentAnswered, r.h.Outcome)
+	require.Equal(t, "xena", r.h.Agent)
+	require.NotContains(t, c.Heard(), "sound:centralino/posizione_in_coda")
+	waitState(t, h, "xena", queue.WrapUp)
+}
+
+// The lease is revoked while its holder has not heard yet (the agent went
+// on a break that very moment): the ring on it is withdrawn at once, the
+// agent keeps her break, and the caller goes to the next agent.
+func TestLeasedRingWithdrawnWhenRevokedInFlight(t *testing.T) {
+	h := newHarness(t, queue.OperatorConfig{DefaultHandleTime: 30 * time.Second, RecallAfter: time.Hour})
+	h.stopB()
+	h.agent("xena", callsim.AgentNoAnswer, true)
+	time.Sleep(10 * time.Millisecond)
+	h.agent("yuri", callsim.Agent(time.Second), true)
+	h.waitLease("a", "xena")
+	// a stops renewing (its dispatcher ends; Serve goes on), and Redis
+	// moves xena to a break without a word to a.
+	h.stopA()
+	ctx := context.Background()
+	require.NoError(t, h.rdb.HSet(ctx, h.prefix+":agent:xena", "state", "paused", "reason", "lunch").Err())
+	require.NoError(t, h.rdb.ZRem(ctx, h.prefix+":ready:booking", "xena").Err())
+	c := h.call()
+	// At once: yuri answers after a second, xena's ring would last 15.
+	require.Eventually(t, func() bool { return h.state("yuri").State == queue.Busy }, 5*time.Second, 20*time.Millisecond,
+		"the caller did not reach yuri at once")
+	require.Equal(t, 1.0, h.leased(0, "withdrawn"))
+	x := h.state("xena")
+	require.Equal(t, queue.Paused, x.State)
+	require.Equal(t, "lunch", x.Reason, "not paused as a no-answer")
+	for _, ch := range asteristest.Channels(t) {
+		require.NotContains(t, ch, "noanswer@sim-agents", "xena's phone still rings")
+	}
+	require.NoError(t, c.Hangup(context.Background()))
+	r := h.result()
+	require.Equal(t, "yuri", r.h.Agent)
 }

@@ -51,9 +51,10 @@ type Operator struct {
 	now     func() time.Time
 	log     *slog.Logger
 
-	mu    sync.Mutex
-	inbox map[string]chan Assignment // waiting calls of this instance
-	m     *metrics
+	mu     sync.Mutex
+	inbox  map[string]chan Assignment // waiting calls of this instance
+	leases *leases
+	m      *metrics
 }
 
 type metrics struct {
@@ -62,6 +63,7 @@ type metrics struct {
 	ewt     *prometheus.GaugeVec
 	wait    *prometheus.HistogramVec
 	calls   *prometheus.CounterVec
+	leased  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -76,6 +78,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{10, 30, 60, 90, 120, 180, 300, 600}}, []string{"queue", "outcome"}),
 		calls: f.NewCounterVec(prometheus.CounterOpts{Name: "centralino_queue_calls_total",
 			Help: "Callers that left the queue, by queue and outcome (agent_answered, abandoned, recall_requested)."}, []string{"queue", "outcome"}),
+		leased: f.NewCounterVec(prometheus.CounterOpts{Name: "centralino_queue_leased_rings_total",
+			Help: "Agents rung on a lease the moment a caller arrived, by queue and outcome: confirmed, or withdrawn (the lease was revoked in flight and the ring hung up at once)."},
+			[]string{"queue", "outcome"}),
 	}
 }
 
@@ -123,7 +128,7 @@ func NewOperator(cfg OperatorConfig, store *Store, svc *Service, client *asteris
 		clock = time.Now
 	}
 	return &Operator{cfg: cfg, store: store, svc: svc, client: client, recalls: recalls, now: clock,
-		log: log.With("component", "queue", "instance", cfg.Instance), inbox: map[string]chan Assignment{}, m: newMetrics(reg)}
+		log: log.With("component", "queue", "instance", cfg.Instance), inbox: map[string]chan Assignment{}, leases: newLeases(), m: newMetrics(reg)}
 }
 
 // Run receives this instance's assignments and re-dispatches every queue
@@ -139,6 +144,7 @@ func (o *Operator) Run(ctx context.Context, queues []string) error {
 		return fmt.Errorf("subscribing to assignments: %w", err)
 	}
 	msgs := sub.Channel()
+	o.refreshLeases(ctx, queues)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -152,6 +158,12 @@ func (o *Operator) Run(ctx context.Context, queues []string) error {
 					return nil // stopping
 				}
 				return errors.New("queue: the assignment subscription closed")
+			}
+			if rest, ok := strings.CutPrefix(m.Payload, "revoke|"); ok {
+				if q, token, ok := strings.Cut(rest, "|"); ok {
+					o.leases.revoke(q, token, o.now())
+				}
+				continue
 			}
 			p := strings.SplitN(m.Payload, "|", 3)
 			if len(p) == 3 {
@@ -167,6 +179,7 @@ func (o *Operator) Run(ctx context.Context, queues []string) error {
 			for _, q := range queues {
 				o.Dispatch(ctx, q)
 			}
+			o.refreshLeases(ctx, queues)
 			o.observe(ctx, queues)
 		}
 	}
@@ -283,23 +296,26 @@ func (o *Operator) Serve(ctx context.Context, call ivr.Call, t ivr.Ticket) (ivr.
 	if t.Reason == "urgent" {
 		priority = 5
 	}
-	// Enqueued and paired in one round trip: a caller arriving to a free
-	// agent rings it at once.
-	a, paired, err := o.store.EnqueueAssign(ctx, Waiting{CallID: id, Queue: t.Queue, Priority: priority, Entered: entered,
-		Caller: t.Caller, Owner: o.cfg.Instance, Keyed: t.Keyed}, entered)
-	if err != nil {
-		return ivr.Handoff{}, err
-	}
-	if paired {
-		o.route(ctx, a)
-		if a.CallID != id {
-			// Callers were waiting with an agent free (a wrap-up just
-			// ended): pair the rest now rather than at the next tick.
-			o.Dispatch(ctx, t.Queue)
+	w := &waiter{o: o, c: c, t: t, id: id, entered: entered, log: log, inbox: inbox, dialed: make(chan dialed, 1),
+		placed: make(chan struct{}, 1)}
+	in := Waiting{CallID: id, Queue: t.Queue, Priority: priority, Entered: entered, Caller: t.Caller, Owner: o.cfg.Instance, Keyed: t.Keyed}
+	if !w.ringLeased(ctx, in) {
+		// Enqueued and paired in one round trip: a caller arriving to a
+		// free agent rings it at once.
+		a, paired, err := o.store.EnqueueAssign(ctx, in, entered)
+		if err != nil {
+			return ivr.Handoff{}, err
+		}
+		if paired {
+			o.route(ctx, a)
+			if a.CallID != id {
+				// Callers were waiting with an agent free (a wrap-up
+				// just ended): pair the rest now rather than at the next
+				// tick.
+				o.Dispatch(ctx, t.Queue)
+			}
 		}
 	}
-
-	w := &waiter{o: o, c: c, t: t, id: id, entered: entered, log: log, inbox: inbox, dialed: make(chan dialed, 1)}
 	h, err := w.wait(ctx)
 	if c.Detached() {
 		// This controller is stopping, the caller is not: it keeps its
@@ -342,6 +358,11 @@ type waiter struct {
 	log     *slog.Logger
 	inbox   chan Assignment
 	dialed  chan dialed
+	// ringing is the agent being dialled, if any; stopRing ends its dial.
+	ringing  *Assignment
+	stopRing context.CancelFunc
+	// placed: the agent's phone was dialled (the caller's music may start).
+	placed  chan struct{}
 	offered bool
 	// estimated: the entry estimate was reported.
 	estimated bool
@@ -454,9 +475,8 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 			done <- announced{k, err}
 		}(actx)
 	}
-	var ringing *Assignment // an agent being dialled
 	abandoned := func() (ivr.Handoff, error) {
-		if ringing != nil {
+		if ringing := w.ringing; ringing != nil {
 			// The dial ends with the caller's context (an agent who just
 			// answered is hung up); the agent is free.
 			select {
@@ -473,35 +493,29 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 		}
 		return ivr.Handoff{Outcome: ivr.OutcomeAbandoned}, nil
 	}
-	ring := func(a Assignment, placed func()) {
-		// Ring the agent at once; the caller keeps listening.
-		ringing = &a
-		started := o.now()
-		go func() {
-			leg, res, err := o.client.Ring(ctx, asterisk.OriginateRequest{Endpoint: a.Endpoint, CallerID: w.t.Caller,
-				Timeout: o.cfg.RingTimeout, Originator: w.c.ID()}, placed)
-			w.dialed <- dialed{a, started, leg, res, err}
-		}()
+	// A caller paired on entry (on a lease, or by Redis) hears no
+	// position (there is no queue ahead) and the music starts once the
+	// agent's phone is ringing: a request on the caller's channel
+	// meanwhile would delay the ring.
+	if w.ringing == nil {
+		select {
+		case a := <-w.inbox:
+			w.ring(ctx, a)
+		default:
+		}
 	}
-	// A caller paired on entry hears no position (there is no queue ahead)
-	// and the music starts once the agent's phone is ringing: a request on
-	// the caller's channel meanwhile would delay the ring.
-	placed := make(chan struct{}, 1)
 	skipped := false // the entry announcement, for a caller paired on entry
-	select {
-	case a := <-w.inbox:
-		ring(a, func() { placed <- struct{}{} })
+	if w.ringing != nil {
 		skipped = true
 		next.Reset(o.cfg.AnnounceEvery) // no stale tick since Go 1.23
 		w.reportEstimate(0)
-	default:
 	}
 	for {
 		// An assignment goes before anything else (an announcement's
 		// reads): the agent's phone rings first.
 		select {
 		case a := <-w.inbox:
-			ring(a, nil)
+			w.ring(ctx, a)
 		default:
 		}
 		select {
@@ -524,13 +538,13 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 			}
 			startMOH()
 		case a := <-w.inbox:
-			ring(a, nil)
-		case <-placed:
+			w.ring(ctx, a)
+		case <-w.placed:
 			if adone == nil {
 				startMOH()
 			}
 		case d := <-w.dialed:
-			ringing = nil
+			w.ringing = nil
 			if d.err != nil || d.res != asterisk.Answered {
 				reason := "no_answer"
 				if d.res == asterisk.Busy {
@@ -559,6 +573,83 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 			return w.connect(ctx, d)
 		}
 	}
+}
+
+// ring dials the agent of a and returns once Asterisk has placed the
+// call (the request goes from this goroutine: no hand-over to another
+// delays it); the caller keeps listening, and the outcome comes on
+// w.dialed. The dial ends with the caller's context, or stopRing.
+func (w *waiter) ring(ctx context.Context, a Assignment) {
+	o := w.o
+	w.ringing = &a
+	w.stopRing = func() {}
+	started := o.now()
+	r := asterisk.OriginateRequest{Endpoint: a.Endpoint, CallerID: w.t.Caller, Timeout: o.cfg.RingTimeout, Originator: w.c.ID()}
+	leg, err := o.client.Originate(ctx, r)
+	if err != nil {
+		w.dialed <- dialed{a: a, started: started, res: asterisk.Failed, err: err} // empty: one ring at a time
+		return
+	}
+	select {
+	case w.placed <- struct{}{}:
+	default:
+	}
+	rctx, stop := context.WithCancel(ctx)
+	w.stopRing = stop
+	go func() {
+		defer stop()
+		leg, res, err := o.client.AwaitAnswer(rctx, leg, r.Timeout)
+		w.dialed <- dialed{a, started, leg, res, err}
+	}()
+}
+
+// ringLeased rings the agent of this instance's lease of the queue, if it
+// holds one, and then confirms it with Redis (Claim): the agent's phone
+// rings with no round trip to Redis first. The claim goes once Asterisk
+// has answered the ring's request, not alongside it: both would compete
+// for the machine the ring needs, and a withdrawal can only follow that
+// answer anyway. A lease revoked in flight withdraws the ring at once. A caller
+// re-adopted after a restart keeps its old place instead. It reports
+// whether the caller is ringing the leased agent.
+func (w *waiter) ringLeased(ctx context.Context, in Waiting) bool {
+	o := w.o
+	if w.t.Reason == "recovered" {
+		return false
+	}
+	le, ok := o.leases.take(in.Queue, o.now())
+	if !ok {
+		return false
+	}
+	a := Assignment{CallID: w.id, AgentID: le.Agent, Endpoint: le.Endpoint, Owner: o.cfg.Instance}
+	w.ring(ctx, a)
+	claimed, next, hasNext, err := o.store.Claim(ctx, in, le, o.now(), leaseTTL)
+	if hasNext {
+		o.leases.put(next)
+	}
+	if err == nil && claimed {
+		o.m.leased.WithLabelValues(in.Queue, "confirmed").Inc()
+		return true
+	}
+	o.m.leased.WithLabelValues(in.Queue, "withdrawn").Inc()
+	w.log.Warn("lease revoked in flight: ring withdrawn", "agent_id", a.AgentID, "err", err)
+	w.stopRing()
+	if d := <-w.dialed; d.leg != nil {
+		d.leg.Hangup(context.Background())
+		o.client.Release(d.leg)
+	}
+	w.ringing = nil
+	select {
+	case <-w.placed:
+	default:
+	}
+	if err != nil {
+		// The claim may have landed with its reply lost: give the agent
+		// back (only if it is ringing for this caller).
+		if rerr := o.svc.Release(context.Background(), a); rerr != nil && !errors.Is(rerr, ErrTransition) {
+			w.log.Error("releasing agent", "agent_id", a.AgentID, "err", rerr)
+		}
+	}
+	return false
 }
 
 // acceptRecall: the caller keeps the place through a durable recall and

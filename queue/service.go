@@ -114,8 +114,9 @@ func (s *Service) CallEnded(ctx context.Context, agentID, callID string) error {
 	return err
 }
 
-// Release gives back an agent whose assigned caller was already gone.
+// Release gives back an agent whose assigned caller was already gone
+// (only while ringing for that caller).
 func (s *Service) Release(ctx context.Context, a Assignment) error {
-	_, err := s.store.SetAgent(ctx, Transition{AgentID: a.AgentID, To: Ready, From: []AgentState{Ringing}}, s.now())
+	_, err := s.store.SetAgent(ctx, Transition{AgentID: a.AgentID, To: Ready, From: []AgentState{Ringing}, OnCall: a.CallID}, s.now())
 	return err
 }

@@ -25,6 +25,8 @@ import (
 //	p:ready:<queue>     zset of ready agent ids, score = idle since (ms)
 //	p:agent:<id>        hash: endpoint, state, reason, since_ms, queues, call
 //	p:agents            set of known agent ids
+//	p:lease:<queue>     hash: holder, agent, token; expires (lua/lib.lua)
+//	p:lease_seq         counter of lease tokens
 type Store struct {
 	rdb    *redis.Client
 	prefix string
@@ -36,6 +38,9 @@ func NewStore(rdb *redis.Client, prefix string) *Store {
 }
 
 var (
+	// luaLib is prepended to the scripts that pair callers and agents.
+	//go:embed lua/lib.lua
+	luaLib string
 	//go:embed lua/enqueue.lua
 	luaEnqueue string
 	//go:embed lua/assign.lua
@@ -46,10 +51,16 @@ var (
 	luaLeave string
 	//go:embed lua/requeue.lua
 	luaRequeue string
+	//go:embed lua/lease.lua
+	luaLease string
+	//go:embed lua/claim.lua
+	luaClaim string
 
 	scriptEnqueue    = redis.NewScript(luaEnqueue)
-	scriptAssign     = redis.NewScript(luaAssign)
-	scriptAgentState = redis.NewScript(luaAgentState)
+	scriptAssign     = redis.NewScript(luaLib + luaAssign)
+	scriptAgentState = redis.NewScript(luaLib + luaAgentState)
+	scriptLease      = redis.NewScript(luaLib + luaLease)
+	scriptClaim      = redis.NewScript(luaLib + luaClaim)
 	scriptLeave      = redis.NewScript(luaLeave)
 	scriptRequeue    = redis.NewScript(luaRequeue)
 )
@@ -129,7 +140,7 @@ func (s *Store) EnqueueAssign(ctx context.Context, w Waiting, now time.Time) (As
 	run := func() error {
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			scriptEnqueue.EvalSha(ctx, p, keys, args...)
-			assign = scriptAssign.EvalSha(ctx, p, s.assignKeys(w.Queue), s.prefix, now.UnixMilli())
+			assign = scriptAssign.EvalSha(ctx, p, s.assignKeys(w.Queue), s.prefix, now.UnixMilli(), w.Queue)
 			return nil
 		})
 		return err
@@ -329,6 +340,71 @@ func (s *Store) ReleaseOrphans(ctx context.Context, now time.Time, wrapUp time.D
 	return released, nil
 }
 
+// Lease is an instance's right to ring a queue's longest-idle ready agent
+// the moment a caller arrives, confirming it with Claim meanwhile: no
+// round trip to Redis before the agent's phone rings. One instance holds
+// a queue's lease at a time, and only while nobody waits in the queue;
+// the agent stays ready for everyone, and whoever pairs it first revokes
+// the lease (the holder hears "revoke|<queue>|<token>" on its instance
+// channel). Until is when the holder stops trusting it, short of Redis's
+// expiry.
+type Lease struct {
+	Queue, Agent, Endpoint, Token string
+	Until                         time.Time
+}
+
+// leaseMargin: a lease is trusted for its time to live less this, so the
+// holder never rings on one Redis has let expire.
+const leaseMargin = 2 * time.Second
+
+// AcquireLease gives instance the lease of queue for ttl, or renews it;
+// ok=false when another instance holds it, callers are waiting or no
+// agent is free.
+func (s *Store) AcquireLease(ctx context.Context, queue, instance string, now time.Time, ttl time.Duration) (Lease, bool, error) {
+	v, err := scriptLease.Run(ctx, s.rdb, []string{s.key("lease", queue)}, s.prefix, queue, instance, now.UnixMilli(), ttl.Milliseconds()).StringSlice()
+	if errors.Is(err, redis.Nil) {
+		return Lease{}, false, nil
+	}
+	if err != nil {
+		return Lease{}, false, fmt.Errorf("acquiring lease: %w", err)
+	}
+	if len(v) != 3 {
+		return Lease{}, false, fmt.Errorf("acquiring lease: unexpected reply %v", v)
+	}
+	return Lease{Queue: queue, Agent: v[0], Endpoint: v[1], Token: v[2], Until: now.Add(ttl - leaseMargin)}, true, nil
+}
+
+// Claim confirms a lease's use for a new caller w, whose agent's phone
+// the holder (w.Owner) is already ringing: the caller is recorded ringing
+// that agent, as Assign pairs them. ok=false when the lease was revoked
+// meanwhile, the agent is no longer available or a caller waiting ranks
+// ahead: nothing changed, and the holder must hang up its ring. next is the
+// queue's next lease for the holder, if hasNext.
+func (s *Store) Claim(ctx context.Context, w Waiting, l Lease, now time.Time, ttl time.Duration) (ok bool, next Lease, hasNext bool, err error) {
+	keys, args, err := s.enqueueArgs(w)
+	if err != nil {
+		return false, Lease{}, false, err
+	}
+	if l.Queue != w.Queue {
+		return false, Lease{}, false, fmt.Errorf("%w: lease of queue %q for a caller of %q", ErrInvalid, l.Queue, w.Queue)
+	}
+	v, err := scriptClaim.Run(ctx, s.rdb, []string{keys[0], keys[1], s.key("lease", w.Queue)},
+		append(append([]any{s.prefix}, args...), l.Agent, l.Token, now.UnixMilli(), ttl.Milliseconds())...).Slice()
+	if err != nil {
+		return false, Lease{}, false, fmt.Errorf("claiming lease: %w", err)
+	}
+	if len(v) != 4 {
+		return false, Lease{}, false, fmt.Errorf("claiming lease: unexpected reply %v", v)
+	}
+	ok = v[0] == int64(1)
+	if a, _ := v[1].(string); a != "" {
+		ep, _ := v[2].(string)
+		tok, _ := v[3].(string)
+		next, hasNext = Lease{Queue: w.Queue, Agent: a, Endpoint: ep, Token: tok, Until: now.Add(ttl - leaseMargin)}, true
+	}
+	return ok, next, hasNext, nil
+}
+
 // Publish sends an assignment to the instance that owns the call.
 func (s *Store) Publish(ctx context.Context, a Assignment) error {
 	return s.rdb.Publish(ctx, s.key("owner", a.Owner), a.CallID+"|"+a.AgentID+"|"+a.Endpoint).Err()
@@ -460,7 +536,7 @@ type Assignment struct {
 // either is missing. An agent in wrap-up whose wrap-up has ended counts as
 // ready.
 func (s *Store) Assign(ctx context.Context, queue string, now time.Time) (Assignment, bool, error) {
-	return assignment(scriptAssign.Run(ctx, s.rdb, s.assignKeys(queue), s.prefix, now.UnixMilli()))
+	return assignment(scriptAssign.Run(ctx, s.rdb, s.assignKeys(queue), s.prefix, now.UnixMilli(), queue))
 }
 
 func (s *Store) assignKeys(queue string) []string {

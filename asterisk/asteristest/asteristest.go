@@ -5,6 +5,7 @@
 package asteristest
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -166,6 +167,33 @@ func Sandbox(t testing.TB, args ...string) string {
 // "/channels/<id>", "/applications/<name>"), asking Asterisk directly.
 func Has(t testing.TB, path string) bool {
 	t.Helper()
+	resp := get(t, path)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// Channels lists the names of every channel Asterisk has.
+func Channels(t testing.TB) []string {
+	t.Helper()
+	resp := get(t, "/channels")
+	defer resp.Body.Close()
+	var chans []struct{ Name string }
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("listing channels: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&chans); err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(chans))
+	for i, c := range chans {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// get asks ARI for path directly.
+func get(t testing.TB, path string) *http.Response {
+	t.Helper()
 	cfg := Config(t, "")
 	req, err := http.NewRequest(http.MethodGet, cfg.URL+path, nil)
 	if err != nil {
@@ -176,6 +204,5 @@ func Has(t testing.TB, path string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return resp
 }

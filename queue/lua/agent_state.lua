@@ -3,6 +3,7 @@
 -- KEYS: agent hash, agents set. ARGV: prefix, id, to, from (csv, empty:
 -- any), endpoint, queues (csv, empty: unchanged), reason, call, now_ms,
 -- until_ms, on_call (empty: any; else the agent's current call must be it).
+-- Any change revokes a lease on the agent: its holder would ring it.
 local cur = redis.call('HGET', KEYS[1], 'state') or 'logged_out'
 if ARGV[11] ~= '' and (redis.call('HGET', KEYS[1], 'call') or '') ~= ARGV[11] then
   return redis.error_reply('agent ' .. ARGV[2] .. ' is not on call ' .. ARGV[11])
@@ -18,6 +19,7 @@ if ARGV[4] ~= '' then
     return redis.error_reply('agent ' .. ARGV[2] .. ' is ' .. cur)
   end
 end
+revoke_leases(ARGV[1], ARGV[2], '')
 local old = redis.call('HGET', KEYS[1], 'queues') or ''
 for q in string.gmatch(old, '[^,]+') do
   redis.call('ZREM', ARGV[1] .. ':ready:' .. q, ARGV[2])
