@@ -225,14 +225,22 @@ func TestAgentAnswersAndWrapsUp(t *testing.T) {
 	// An agent is free: straight to her, no announcement.
 	waitState(t, h, "anna", queue.Busy)
 	require.Equal(t, 0, len(mustWaiting(t, h)))
+	h.hangUpAnsweredBy(c, "anna")
+}
+
+// hangUpAnsweredBy hangs up a caller who went straight to agent: the call
+// was answered by agent, the caller heard no position, and leaving the
+// bridge releases the agent into wrap-up.
+func (h *harness) hangUpAnsweredBy(c *callsim.Call, agent string) {
+	t := h.t
+	t.Helper()
 	require.NoError(t, c.Hangup(context.Background()))
 	r := h.result()
 	require.NoError(t, r.err)
 	require.Equal(t, ivr.OutcomeAgentAnswered, r.h.Outcome)
-	require.Equal(t, "anna", r.h.Agent)
+	require.Equal(t, agent, r.h.Agent)
 	require.NotContains(t, c.Heard(), "sound:centralino/posizione_in_coda")
-	// The caller left the bridge: the agent is released into wrap-up.
-	waitState(t, h, "anna", queue.WrapUp)
+	waitState(t, h, agent, queue.WrapUp)
 }
 
 func TestAgentNoAnswerGoesNotReadyAndCallerIsServedNext(t *testing.T) {
@@ -470,13 +478,7 @@ func TestLeasedRingReachesTheLongestIdleAgent(t *testing.T) {
 	require.Equal(t, 1.0, h.leased(0, "confirmed"))
 	require.Equal(t, queue.Ready, h.state("yuri").State)
 	h.waitLease("a", "yuri") // the next caller's
-	require.NoError(t, c.Hangup(context.Background()))
-	r := h.result()
-	require.NoError(t, r.err)
-	require.Equal(t, ivr.OutcomeAgentAnswered, r.h.Outcome)
-	require.Equal(t, "xena", r.h.Agent)
-	require.NotContains(t, c.Heard(), "sound:centralino/posizione_in_coda")
-	waitState(t, h, "xena", queue.WrapUp)
+	h.hangUpAnsweredBy(c, "xena")
 }
 
 // The lease is revoked while its holder has not heard yet (the agent went

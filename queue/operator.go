@@ -131,8 +131,9 @@ func NewOperator(cfg OperatorConfig, store *Store, svc *Service, client *asteris
 		log: log.With("component", "queue", "instance", cfg.Instance), inbox: map[string]chan Assignment{}, leases: newLeases(), m: newMetrics(reg)}
 }
 
-// Run receives this instance's assignments and re-dispatches every queue
-// once a second (wrap-ups ending, agents made ready elsewhere), until ctx
+// Run receives this instance's assignments and lease revocations,
+// re-dispatches every queue once a second (wrap-ups ending, agents made
+// ready elsewhere) and acquires or renews the queues' leases, until ctx
 // ends.
 func (o *Operator) Run(ctx context.Context, queues []string) error {
 	if err := o.store.Heartbeat(ctx, o.cfg.Instance, 5*time.Second); err != nil {

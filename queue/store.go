@@ -361,15 +361,10 @@ const leaseMargin = 2 * time.Second
 // ok=false when another instance holds it, callers are waiting or no
 // agent is free.
 func (s *Store) AcquireLease(ctx context.Context, queue, instance string, now time.Time, ttl time.Duration) (Lease, bool, error) {
-	v, err := scriptLease.Run(ctx, s.rdb, []string{s.key("lease", queue)}, s.prefix, queue, instance, now.UnixMilli(), ttl.Milliseconds()).StringSlice()
-	if errors.Is(err, redis.Nil) {
-		return Lease{}, false, nil
-	}
-	if err != nil {
-		return Lease{}, false, fmt.Errorf("acquiring lease: %w", err)
-	}
-	if len(v) != 3 {
-		return Lease{}, false, fmt.Errorf("acquiring lease: unexpected reply %v", v)
+	v, ok, err := replyStrings(scriptLease.Run(ctx, s.rdb, []string{s.key("lease", queue)}, s.prefix, queue, instance,
+		now.UnixMilli(), ttl.Milliseconds()), 3, "acquiring lease")
+	if !ok || err != nil {
+		return Lease{}, false, err
 	}
 	return Lease{Queue: queue, Agent: v[0], Endpoint: v[1], Token: v[2], Until: now.Add(ttl - leaseMargin)}, true, nil
 }
@@ -545,17 +540,27 @@ func (s *Store) assignKeys(queue string) []string {
 
 // assignment reads assign.lua's reply.
 func assignment(cmd *redis.Cmd) (Assignment, bool, error) {
-	v, err := cmd.StringSlice()
-	if errors.Is(err, redis.Nil) {
-		return Assignment{}, false, nil
-	}
-	if err != nil {
-		return Assignment{}, false, fmt.Errorf("assigning: %w", err)
-	}
-	if len(v) != 4 {
-		return Assignment{}, false, fmt.Errorf("assigning: unexpected reply %v", v)
+	v, ok, err := replyStrings(cmd, 4, "assigning")
+	if !ok || err != nil {
+		return Assignment{}, false, err
 	}
 	return Assignment{CallID: v[0], AgentID: v[1], Endpoint: v[2], Owner: v[3]}, true, nil
+}
+
+// replyStrings reads a script's reply of n strings (doing what, for
+// errors); ok=false when the script returned false.
+func replyStrings(cmd *redis.Cmd, n int, what string) ([]string, bool, error) {
+	v, err := cmd.StringSlice()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(v) != n {
+		return nil, false, fmt.Errorf("%s: unexpected reply %v", what, v)
+	}
+	return v, true, nil
 }
 
 // AgentState is an agent's state (SPEC §4).
