@@ -679,14 +679,16 @@ func (w *waiter) connect(ctx context.Context, d dialed) (ivr.Handoff, error) {
 		return ivr.Handoff{}, fmt.Errorf("bridging caller and agent: %w", err)
 	}
 	connected := o.now()
-	waited, err := o.svc.Connected(bctx, d.a)
-	if err != nil {
-		w.log.Error("recording connection", "err", err)
-	}
-	// What the next controller needs should this one stop mid-conversation.
+	// What the next controller needs should this one stop mid-conversation,
+	// recorded before the agent is busy: a busy agent's leg is always on
+	// record, for whoever asks whether it is still up (ReleaseOrphans).
 	if err := o.store.Talking(bctx, w.id, Conversation{CallerChannel: w.c.ID(), AgentChannel: d.leg.ID(), Bridge: b.ID(),
 		Connected: connected}); err != nil {
 		w.log.Error("recording conversation", "err", err)
+	}
+	waited, err := o.svc.Connected(bctx, d.a)
+	if err != nil {
+		w.log.Error("recording connection", "err", err)
 	}
 	w.log.Info("connected to agent", "agent_id", d.a.AgentID, "waited", waited.Round(time.Second))
 	select {
