@@ -15,14 +15,23 @@ const leaseTTL = 5 * time.Second
 // of it (a tick while its claim is in flight) is not trusted again. A
 // revocation can overtake the grant it revokes (it comes on the
 // subscription, the grant on a command's reply): it spends the token too.
+//
+// A caller arriving while another's claim is in flight waits for it (about
+// a millisecond): the claim brings the queue's next lease. Going to Redis
+// instead would pair this caller with the agent being claimed, the longest
+// idle still, revoke the lease and withdraw the other caller's ring.
 type leases struct {
-	mu    sync.Mutex
-	held  map[string]Lease
-	spent map[string]time.Time // token → when spent or revoked
+	mu       sync.Mutex
+	held     map[string]Lease
+	spent    map[string]time.Time     // token → when spent or revoked
+	claiming map[string]chan struct{} // queue → closed when its claim returns
 }
 
+// claimWait bounds the wait for another caller's claim (Redis slow).
+const claimWait = 100 * time.Millisecond
+
 func newLeases() *leases {
-	return &leases{held: map[string]Lease{}, spent: map[string]time.Time{}}
+	return &leases{held: map[string]Lease{}, spent: map[string]time.Time{}, claiming: map[string]chan struct{}{}}
 }
 
 // spend marks a token used up; tokens older than any grant can be are
@@ -36,20 +45,58 @@ func (l *leases) spend(token string, now time.Time) {
 	}
 }
 
-// take hands out queue's lease for one caller.
-func (l *leases) take(queue string, now time.Time) (Lease, bool) {
+// take hands out queue's lease for one caller, who must report its claim's
+// outcome with claimed. ok=false: no lease, go through Redis.
+func (l *leases) take(ctx context.Context, queue string, now func() time.Time) (Lease, bool) {
+	timeout := time.NewTimer(claimWait)
+	defer timeout.Stop()
+	for {
+		l.mu.Lock()
+		le, ok := l.held[queue]
+		inFlight := l.claiming[queue]
+		switch {
+		case ok:
+			delete(l.held, queue)
+			t := now()
+			l.spend(le.Token, t)
+			if !t.Before(le.Until) {
+				l.mu.Unlock()
+				return Lease{}, false
+			}
+			if inFlight == nil {
+				l.claiming[queue] = make(chan struct{})
+			}
+			l.mu.Unlock()
+			return le, true
+		case inFlight == nil:
+			l.mu.Unlock()
+			return Lease{}, false
+		}
+		l.mu.Unlock()
+		select {
+		case <-inFlight:
+		case <-timeout.C:
+			return Lease{}, false
+		case <-ctx.Done():
+			return Lease{}, false
+		}
+	}
+}
+
+// claimed ends a claim of queue's lease: next, if any, is the next lease
+// (hasNext), and callers waiting for it go on.
+func (l *leases) claimed(queue string, next Lease, hasNext bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	le, ok := l.held[queue]
-	if !ok {
-		return Lease{}, false
+	if hasNext {
+		if _, gone := l.spent[next.Token]; !gone {
+			l.held[queue] = next
+		}
 	}
-	delete(l.held, queue)
-	l.spend(le.Token, now)
-	if !now.Before(le.Until) {
-		return Lease{}, false
+	if ch := l.claiming[queue]; ch != nil {
+		close(ch)
+		delete(l.claiming, queue)
 	}
-	return le, true
 }
 
 // put keeps a lease granted or renewed by Redis, unless its token is spent.

@@ -617,16 +617,14 @@ func (w *waiter) ringLeased(ctx context.Context, in Waiting) bool {
 	if w.t.Reason == "recovered" {
 		return false
 	}
-	le, ok := o.leases.take(in.Queue, o.now())
+	le, ok := o.leases.take(ctx, in.Queue, o.now)
 	if !ok {
 		return false
 	}
 	a := Assignment{CallID: w.id, AgentID: le.Agent, Endpoint: le.Endpoint, Owner: o.cfg.Instance}
 	w.ring(ctx, a)
 	claimed, next, hasNext, err := o.store.Claim(ctx, in, le, o.now(), leaseTTL)
-	if hasNext {
-		o.leases.put(next)
-	}
+	o.leases.claimed(in.Queue, next, hasNext)
 	if err == nil && claimed {
 		o.m.leased.WithLabelValues(in.Queue, "confirmed").Inc()
 		return true
