@@ -243,19 +243,37 @@ func (h *harness) hangUpAnsweredBy(c *callsim.Call, agent string) {
 	waitState(t, h, agent, queue.WrapUp)
 }
 
+// Either way a caller reaches a free agent: on the lease of the instance
+// holding the call, or through Redis (the other instance holds it).
 func TestAgentNoAnswerGoesNotReadyAndCallerIsServedNext(t *testing.T) {
-	h := newHarness(t, queue.OperatorConfig{DefaultHandleTime: 30 * time.Second, RingTimeout: 2 * time.Second})
-	h.agent("bruno", callsim.AgentNoAnswer, true) // idle the longest
-	time.Sleep(10 * time.Millisecond)
-	h.agent("carla", callsim.Agent(time.Second), true)
-	c := h.call()
-	waitState(t, h, "carla", queue.Busy)
-	b := h.state("bruno")
-	require.Equal(t, queue.Paused, b.State)
-	require.Equal(t, "no_answer", b.Reason)
-	require.NoError(t, c.Hangup(context.Background()))
-	r := h.result()
-	require.Equal(t, "carla", r.h.Agent)
+	for _, holder := range []string{"a", "b"} {
+		t.Run("lease at "+holder, func(t *testing.T) {
+			h := newHarness(t, queue.OperatorConfig{DefaultHandleTime: 30 * time.Second, RingTimeout: 2 * time.Second})
+			if holder == "a" {
+				h.stopB()
+			} else {
+				// a, holding the calls, acquires no lease: its
+				// dispatcher stops before any agent is free, and it
+				// stays alive (its agents are not orphans).
+				h.stopA()
+				require.NoError(t, h.store.Heartbeat(context.Background(), "a", time.Minute))
+			}
+			h.agent("bruno", callsim.AgentNoAnswer, true) // idle the longest
+			time.Sleep(10 * time.Millisecond)
+			h.agent("carla", callsim.Agent(time.Second), true)
+			h.waitLease(holder, "bruno")
+			c := h.call()
+			waitState(t, h, "carla", queue.Busy)
+			b := h.state("bruno")
+			require.Equal(t, queue.Paused, b.State)
+			require.Equal(t, "no_answer", b.Reason)
+			want := map[string]float64{"a": 1, "b": 0}[holder]
+			require.Equal(t, want, h.leased(0, "confirmed"), "rung on a lease only when a holds it")
+			require.NoError(t, c.Hangup(context.Background()))
+			r := h.result()
+			require.Equal(t, "carla", r.h.Agent)
+		})
+	}
 }
 
 func TestBusyPhoneIsNotRetriedInALoop(t *testing.T) {
