@@ -48,8 +48,7 @@ func (l *leases) spend(token string, now time.Time) {
 // take hands out queue's lease for one caller, who must report its claim's
 // outcome with claimed. ok=false: no lease, go through Redis.
 func (l *leases) take(ctx context.Context, queue string, now func() time.Time) (Lease, bool) {
-	timeout := time.NewTimer(claimWait)
-	defer timeout.Stop()
+	var timeout <-chan time.Time // made only if a claim is waited for
 	for {
 		l.mu.Lock()
 		le, ok := l.held[queue]
@@ -73,9 +72,14 @@ func (l *leases) take(ctx context.Context, queue string, now func() time.Time) (
 			return Lease{}, false
 		}
 		l.mu.Unlock()
+		if timeout == nil {
+			t := time.NewTimer(claimWait)
+			defer t.Stop()
+			timeout = t.C
+		}
 		select {
 		case <-inFlight:
-		case <-timeout.C:
+		case <-timeout:
 			return Lease{}, false
 		case <-ctx.Done():
 			return Lease{}, false
@@ -89,9 +93,7 @@ func (l *leases) claimed(queue string, next Lease, hasNext bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if hasNext {
-		if _, gone := l.spent[next.Token]; !gone {
-			l.held[queue] = next
-		}
+		l.keep(next)
 	}
 	if ch := l.claiming[queue]; ch != nil {
 		close(ch)
@@ -103,10 +105,14 @@ func (l *leases) claimed(queue string, next Lease, hasNext bool) {
 func (l *leases) put(le Lease) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, gone := l.spent[le.Token]; gone {
-		return
+	l.keep(le)
+}
+
+// keep is put with mu held.
+func (l *leases) keep(le Lease) {
+	if _, gone := l.spent[le.Token]; !gone {
+		l.held[le.Queue] = le
 	}
-	l.held[le.Queue] = le
 }
 
 // drop forgets queue's lease (Redis granted none).

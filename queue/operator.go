@@ -265,9 +265,13 @@ func (o *Operator) Rejoin(ctx context.Context, call ivr.Call, callID uuid.UUID, 
 	}
 	o.log.Info("caller re-adopted in the queue", "call_id", info.CallID, "queue", info.Queue)
 	h, err := o.Serve(ctx, call, ivr.Ticket{CallID: callID, Caller: info.Caller, Queue: info.Queue, Keyed: info.Keyed,
-		Reason: "recovered", EnteredIVR: info.Entered})
+		Reason: reasonRecovered, EnteredIVR: info.Entered})
 	return h, true, err
 }
+
+// reasonRecovered marks the ticket of a caller re-adopted after a
+// restart (Rejoin): it keeps its old place in the queue.
+const reasonRecovered = "recovered"
 
 // ariCall is how the IVR's call exposes its channel.
 type ariCall interface{ ARI() *asterisk.Call }
@@ -478,16 +482,8 @@ func (w *waiter) wait(ctx context.Context) (ivr.Handoff, error) {
 	}
 	abandoned := func() (ivr.Handoff, error) {
 		if ringing := w.ringing; ringing != nil {
-			// The dial ends with the caller's context (an agent who just
-			// answered is hung up); the agent is free.
-			select {
-			case d := <-w.dialed:
-				if d.leg != nil {
-					d.leg.Hangup(context.Background())
-					o.client.Release(d.leg)
-				}
-			case <-time.After(5 * time.Second):
-			}
+			// The dial ends with the caller's context; the agent is free.
+			w.endRing()
 			if err := o.svc.Release(context.Background(), *ringing); err != nil {
 				w.log.Error("releasing agent", "agent_id", ringing.AgentID, "err", err)
 			}
@@ -604,6 +600,21 @@ func (w *waiter) ring(ctx context.Context, a Assignment) {
 	}()
 }
 
+// endRing stops the ring under way and waits (up to 5 s) for its end;
+// an agent who answered meanwhile is hung up.
+func (w *waiter) endRing() {
+	w.stopRing()
+	select {
+	case d := <-w.dialed:
+		if d.leg != nil {
+			d.leg.Hangup(context.Background())
+			w.o.client.Release(d.leg)
+		}
+	case <-time.After(5 * time.Second):
+	}
+	w.ringing = nil
+}
+
 // ringLeased rings the agent of this instance's lease of the queue, if it
 // holds one, and then confirms it with Redis (Claim): the agent's phone
 // rings with no round trip to Redis first. The claim goes once Asterisk
@@ -614,7 +625,7 @@ func (w *waiter) ring(ctx context.Context, a Assignment) {
 // whether the caller is ringing the leased agent.
 func (w *waiter) ringLeased(ctx context.Context, in Waiting) bool {
 	o := w.o
-	if w.t.Reason == "recovered" {
+	if w.t.Reason == reasonRecovered {
 		return false
 	}
 	le, ok := o.leases.take(ctx, in.Queue, o.now)
@@ -631,12 +642,7 @@ func (w *waiter) ringLeased(ctx context.Context, in Waiting) bool {
 	}
 	o.m.leased.WithLabelValues(in.Queue, "withdrawn").Inc()
 	w.log.Warn("lease revoked in flight: ring withdrawn", "agent_id", a.AgentID, "err", err)
-	w.stopRing()
-	if d := <-w.dialed; d.leg != nil {
-		d.leg.Hangup(context.Background())
-		o.client.Release(d.leg)
-	}
-	w.ringing = nil
+	w.endRing()
 	select {
 	case <-w.placed:
 	default:

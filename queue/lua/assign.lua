@@ -13,13 +13,8 @@ if not a then
   return false
 end
 local call = head[1]
-local ak = p .. ':agent:' .. a
-revoke_leases(p, a, '')
 redis.call('ZREM', KEYS[1], call)
 redis.call('HSET', p .. ':call:' .. call, 'state', 'ringing', 'agent', a)
-for aq in string.gmatch(redis.call('HGET', ak, 'queues') or '', '[^,]+') do
-  redis.call('ZREM', p .. ':ready:' .. aq, a)
-end
-redis.call('HSET', ak, 'state', 'ringing', 'call', call, 'since_ms', ARGV[2], 'reason', '')
+ring_agent(p, a, call, ARGV[2], '')
 local owner = redis.call('HGET', p .. ':call:' .. call, 'owner') or ''
-return {call, a, redis.call('HGET', ak, 'endpoint'), owner}
+return {call, a, redis.call('HGET', p .. ':agent:' .. a, 'endpoint'), owner}

@@ -15,14 +15,9 @@ if l[1] == inst and l[2] == a and l[3] == ARGV[12] and available(p, a, now)
     and redis.call('EXISTS', KEYS[2]) == 0 then
   local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   if #head == 0 or tonumber(head[2]) > tonumber(ARGV[3]) then
-    revoke_leases(p, a, inst)
     redis.call('HSET', KEYS[2], 'queue', q, 'priority', ARGV[5], 'entered_ms', ARGV[6], 'caller', ARGV[7],
       'recall', ARGV[8], 'owner', inst, 'keyed', ARGV[10], 'state', 'ringing', 'agent', a)
-    local ak = p .. ':agent:' .. a
-    for aq in string.gmatch(redis.call('HGET', ak, 'queues') or '', '[^,]+') do
-      redis.call('ZREM', p .. ':ready:' .. aq, a)
-    end
-    redis.call('HSET', ak, 'state', 'ringing', 'call', id, 'since_ms', ARGV[13], 'reason', '')
+    ring_agent(p, a, id, ARGV[13], inst)
     ok = 1
   end
 end

@@ -37,6 +37,17 @@ local function revoke_leases(p, a, except)
   end
 end
 
+-- ring_agent marks agent a ringing for call at now_ms: out of the ready
+-- sets of its queues, its leases revoked (holder except is not told).
+local function ring_agent(p, a, call, now_ms, except)
+  local ak = p .. ':agent:' .. a
+  revoke_leases(p, a, except)
+  for q in string.gmatch(redis.call('HGET', ak, 'queues') or '', '[^,]+') do
+    redis.call('ZREM', p .. ':ready:' .. q, a)
+  end
+  redis.call('HSET', ak, 'state', 'ringing', 'call', call, 'since_ms', now_ms, 'reason', '')
+end
+
 -- longest_idle is the queue's ready agent idle the longest (dropping
 -- stale entries of agents no longer available), or nil.
 local function longest_idle(p, q, now)
