@@ -45,7 +45,7 @@ test-unit:
 vet:
 	$(GO) vet $(PKGS)
 
-# The Italian prompts rendered from ivr/prompts/it.yaml (and the service and
+# The Italian prompts rendered from prompts/it.yaml (and the service and
 # site names of the configured database) for the sandbox to load.
 prompts: setup build
 	$(BIN)/centralinoctl prompts

@@ -156,6 +156,28 @@ func (call *Call) Continue(ctx context.Context, context, exten string, priority 
 	return call.do("continue", func(h *ari.ChannelHandle) error { return h.Continue(context, exten, priority) })
 }
 
+// ContinueIn sets variables on a channel (by id) and sends it back to the
+// dialplan at context, exten, priority 1, out of the application.
+func (c *Client) ContinueIn(ctx context.Context, channelID, dialContext, exten string, vars map[string]string) error {
+	cl, err := c.current()
+	if err != nil {
+		return err
+	}
+	h := cl.Channel().Get(ari.NewKey(ari.ChannelKey, channelID))
+	for name, value := range vars {
+		start := time.Now()
+		err := h.SetVariable(name, value)
+		c.observe("setvar", start)
+		if err != nil {
+			return translate(err, "setting "+name)
+		}
+	}
+	start := time.Now()
+	err = h.Continue(dialContext, exten, 1)
+	c.observe("continue", start)
+	return translate(err, "continue")
+}
+
 // next returns the call's next event, or ErrChannelGone once the call is
 // over and its mailbox drained.
 func (call *Call) next(ctx context.Context) (ari.Event, error) {
@@ -433,8 +455,8 @@ type Bridge struct {
 	id     string
 }
 
-// Bridge connects calls in a new mixing bridge.
-func (c *Client) Bridge(ctx context.Context, calls ...*Call) (*Bridge, error) {
+// Bridge connects channels (by id) in a new mixing bridge.
+func (c *Client) Bridge(ctx context.Context, channelIDs ...string) (*Bridge, error) {
 	cl, err := c.current()
 	if err != nil {
 		return nil, err
@@ -447,9 +469,9 @@ func (c *Client) Bridge(ctx context.Context, calls ...*Call) (*Bridge, error) {
 		return nil, translate(err, "creating bridge")
 	}
 	b := &Bridge{client: c, id: id}
-	for _, call := range calls {
+	for _, id := range channelIDs {
 		start := time.Now()
-		err := h.AddChannel(call.id)
+		err := h.AddChannel(id)
 		c.observe("bridge_add", start)
 		if err != nil {
 			b.Destroy(ctx)

@@ -191,7 +191,7 @@ func TestBridgeAndHangups(t *testing.T) {
 		mu.Unlock()
 		entered <- struct{}{}
 		if n == 2 {
-			b, err := ivr.Bridge(ctx, legs[0], legs[1])
+			b, err := ivr.Bridge(ctx, legs[0].ID(), legs[1].ID())
 			bridged <- err
 			if err == nil {
 				defer b.Destroy(context.Background())

@@ -13,6 +13,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/centralino-cup/centralino/clock"
 )
 
 // Options tune a Service. Zero values take the defaults.
@@ -23,9 +25,9 @@ type Options struct {
 	// nobody is offered a visit that begins before they can get there
 	// (default 1 hour).
 	MinLead time.Duration
-	// Clock gives the current time; the database never reads its own clock
-	// for a decision. Default time.Now.
-	Clock func() time.Time
+	// Clock gives the current time (required); the database never reads
+	// its own clock for a decision.
+	Clock clock.Clock
 	// Rand draws booking numbers and cancellation codes (default
 	// crypto/rand).
 	Rand io.Reader
@@ -51,7 +53,7 @@ type Service struct {
 	db      *pgxpool.Pool
 	holdTTL time.Duration
 	minLead time.Duration
-	now     func() time.Time
+	now     clock.Clock
 	rand    io.Reader
 	log     *slog.Logger
 	events  Events
@@ -66,9 +68,7 @@ func NewService(db *pgxpool.Pool, opts Options) *Service {
 	if s.minLead <= 0 {
 		s.minLead = time.Hour
 	}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s.now = clock.Must(s.now, "booking")
 	if s.rand == nil {
 		s.rand = rand.Reader
 	}
@@ -196,7 +196,7 @@ func (s *Service) Hold(ctx context.Context, slotID int64) (Hold, error) {
 	now := s.now()
 	h := Hold{Token: uuid.New(), SlotID: slotID, ExpiresAt: now.Add(s.holdTTL)}
 	var id int64
-	err := s.db.QueryRow(ctx, q("hold_slot"), pgx.NamedArgs{"token": h.Token, "until": h.ExpiresAt, "slot_id": slotID, "now": now}).Scan(&id)
+	err := s.db.QueryRow(ctx, queries.Get("hold_slot"), pgx.NamedArgs{"token": h.Token, "until": h.ExpiresAt, "slot_id": slotID, "now": now}).Scan(&id)
 	if err == nil {
 		return h, nil
 	}
@@ -219,7 +219,7 @@ func (s *Service) Hold(ctx context.Context, slotID int64) (Hold, error) {
 // ReleaseHold gives a held slot back at once. Releasing an expired or
 // unknown hold is not an error: the slot is free either way.
 func (s *Service) ReleaseHold(ctx context.Context, token uuid.UUID) error {
-	if _, err := s.db.Exec(ctx, q("release_hold"), pgx.NamedArgs{"token": token}); err != nil {
+	if _, err := s.db.Exec(ctx, queries.Get("release_hold"), pgx.NamedArgs{"token": token}); err != nil {
 		return fmt.Errorf("releasing hold: %w", err)
 	}
 	return nil
@@ -532,7 +532,7 @@ func (s *Service) MarkAttendance(ctx context.Context, number string, status Stat
 
 // Catalogue lists every service, for prompts and desks.
 func (s *Service) Catalogue(ctx context.Context) ([]CatalogueItem, error) {
-	rows, err := s.db.Query(ctx, q("catalogue"))
+	rows, err := s.db.Query(ctx, queries.Get("catalogue"))
 	if err != nil {
 		return nil, fmt.Errorf("listing catalogue: %w", err)
 	}
@@ -552,7 +552,7 @@ func (s *Service) Catalogue(ctx context.Context) ([]CatalogueItem, error) {
 
 // Sites lists every site, for prompts and desks.
 func (s *Service) Sites(ctx context.Context) ([]Site, error) {
-	rows, err := s.db.Query(ctx, q("sites"))
+	rows, err := s.db.Query(ctx, queries.Get("sites"))
 	if err != nil {
 		return nil, fmt.Errorf("listing sites: %w", err)
 	}

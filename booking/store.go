@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,32 +16,8 @@ import (
 //go:embed queries/*.sql
 var queryFiles embed.FS
 
-// queries maps a file name without ".sql" to its SQL, loaded once.
-var queries = loadQueries()
-
-func loadQueries() map[string]string {
-	entries, err := queryFiles.ReadDir("queries")
-	if err != nil {
-		panic(fmt.Sprintf("booking: queries: %v", err))
-	}
-	m := make(map[string]string, len(entries))
-	for _, e := range entries {
-		b, err := queryFiles.ReadFile("queries/" + e.Name())
-		if err != nil {
-			panic(fmt.Sprintf("booking: queries: %v", err))
-		}
-		m[strings.TrimSuffix(e.Name(), ".sql")] = string(b)
-	}
-	return m
-}
-
-func q(name string) string {
-	s, ok := queries[name]
-	if !ok {
-		panic("booking: no query " + name)
-	}
-	return s
-}
+// queries is the package's SQL, one file per statement.
+var queries = postgres.LoadQueries(queryFiles, "booking")
 
 // Constraint names the store translates into domain errors.
 const (
@@ -73,7 +48,7 @@ type prescriptionRow struct {
 func getPrescription(ctx context.Context, db pgx.Tx, nre string) (prescriptionRow, error) {
 	var p prescriptionRow
 	var prio string
-	err := db.QueryRow(ctx, q("prescription"), pgx.NamedArgs{"nre": nre}).Scan(
+	err := db.QueryRow(ctx, queries.Get("prescription"), pgx.NamedArgs{"nre": nre}).Scan(
 		&p.NRE, &p.FiscalCode, &p.BirthDate, &p.ServiceCode, &prio, &p.PrescribedOn, &p.Used)
 	if postgres.IsNotFound(err) {
 		return p, ErrPrescriptionNotFound
@@ -89,7 +64,7 @@ func getService(ctx context.Context, db rowQuerier, code string) (CatalogueItem,
 	var s CatalogueItem
 	var kind string
 	var minutes int
-	err := db.QueryRow(ctx, q("service"), pgx.NamedArgs{"code": code}).Scan(&s.Code, &s.Name, &s.ShortName, &kind, &minutes)
+	err := db.QueryRow(ctx, queries.Get("service"), pgx.NamedArgs{"code": code}).Scan(&s.Code, &s.Name, &s.ShortName, &kind, &minutes)
 	if postgres.IsNotFound(err) {
 		return s, ErrServiceNotFound
 	}
@@ -107,7 +82,7 @@ type rowQuerier interface {
 }
 
 func freeSlots(ctx context.Context, db rowQuerier, service string, afterStart time.Time, afterID int64, limit int, now time.Time) ([]Slot, error) {
-	rows, err := db.Query(ctx, q("free_slots"), pgx.NamedArgs{
+	rows, err := db.Query(ctx, queries.Get("free_slots"), pgx.NamedArgs{
 		"service_code": service, "after_starts_at": afterStart, "after_id": afterID,
 		"limit": limit, "now": now,
 	})
@@ -129,7 +104,7 @@ func freeSlots(ctx context.Context, db rowQuerier, service string, afterStart ti
 func getSlot(ctx context.Context, db rowQuerier, id int64, now time.Time) (Slot, bool, error) {
 	var s Slot
 	var free bool
-	err := db.QueryRow(ctx, q("slot_by_id"), pgx.NamedArgs{"slot_id": id, "now": now}).Scan(
+	err := db.QueryRow(ctx, queries.Get("slot_by_id"), pgx.NamedArgs{"slot_id": id, "now": now}).Scan(
 		&s.ID, &s.ServiceCode, &s.StartsAt, &s.EndsAt, &s.AgendaID,
 		&s.Site.ID, &s.Site.Name, &s.Site.ShortName, &s.Site.Address, &s.Site.City, &s.Site.OwnerKind, &s.Site.OwnerName, &free)
 	if postgres.IsNotFound(err) {
@@ -151,7 +126,7 @@ type heldSlot struct {
 // already used token is ErrHoldExpired.
 func lockHold(ctx context.Context, tx pgx.Tx, token uuid.UUID, now time.Time) (heldSlot, error) {
 	var h heldSlot
-	err := tx.QueryRow(ctx, q("lock_hold"), pgx.NamedArgs{"token": token, "now": now}).Scan(&h.ID, &h.ServiceCode, &h.StartsAt)
+	err := tx.QueryRow(ctx, queries.Get("lock_hold"), pgx.NamedArgs{"token": token, "now": now}).Scan(&h.ID, &h.ServiceCode, &h.StartsAt)
 	if postgres.IsNotFound(err) {
 		return h, ErrHoldExpired
 	}
@@ -170,7 +145,7 @@ func getBooking(ctx context.Context, db rowQuerier, number string) (bookingRow, 
 	var b bookingRow
 	var status, prio, channel, kind string
 	var minutes int
-	err := db.QueryRow(ctx, q("booking_by_number"), pgx.NamedArgs{"number": number}).Scan(
+	err := db.QueryRow(ctx, queries.Get("booking_by_number"), pgx.NamedArgs{"number": number}).Scan(
 		&b.ID, &b.Number, &status, &b.PrescriptionNRE, &prio,
 		&b.FiscalCode, &b.BirthDate, &b.Phone, &channel,
 		&b.CancellationCode, &b.MovedTo, &b.CreatedAt,
@@ -192,7 +167,7 @@ func getBooking(ctx context.Context, db rowQuerier, number string) (bookingRow, 
 // lockBooking takes the row lock that serialises changes to one booking.
 func lockBooking(ctx context.Context, tx pgx.Tx, number string) error {
 	var id int64
-	err := tx.QueryRow(ctx, q("lock_booking"), pgx.NamedArgs{"number": number}).Scan(&id)
+	err := tx.QueryRow(ctx, queries.Get("lock_booking"), pgx.NamedArgs{"number": number}).Scan(&id)
 	if postgres.IsNotFound(err) {
 		return ErrBookingNotFound
 	}
@@ -221,7 +196,7 @@ func insertBooking(ctx context.Context, tx pgx.Tx, b newBooking, now time.Time) 
 		phone = &b.Phone
 	}
 	var id int64
-	err := tx.QueryRow(ctx, q("insert_booking"), pgx.NamedArgs{
+	err := tx.QueryRow(ctx, queries.Get("insert_booking"), pgx.NamedArgs{
 		"id": b.ID, "number": b.Number, "slot_id": b.SlotID, "nre": b.NRE,
 		"fiscal_code": b.Fiscal, "birth_date": b.BirthDate, "phone": phone,
 		"channel": string(b.Channel), "now": now,
@@ -237,7 +212,7 @@ func insertBooking(ctx context.Context, tx pgx.Tx, b newBooking, now time.Time) 
 
 func nextBookingID(ctx context.Context, tx pgx.Tx) (int64, error) {
 	var id int64
-	if err := tx.QueryRow(ctx, q("next_booking_id")).Scan(&id); err != nil {
+	if err := tx.QueryRow(ctx, queries.Get("next_booking_id")).Scan(&id); err != nil {
 		return 0, fmt.Errorf("allocating booking id: %w", err)
 	}
 	return id, nil
@@ -251,7 +226,7 @@ func setStatus(ctx context.Context, tx pgx.Tx, id int64, status Status, cancella
 	if movedTo != 0 {
 		args["moved_to"] = movedTo
 	}
-	if _, err := tx.Exec(ctx, q("set_status"), args); err != nil {
+	if _, err := tx.Exec(ctx, queries.Get("set_status"), args); err != nil {
 		return translate(err, "changing booking status")
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/centralino-cup/centralino/hours"
 	"github.com/centralino-cup/centralino/pii"
 )
 
@@ -96,8 +97,8 @@ type IVR struct {
 	InterDigit time.Duration `yaml:"inter_digit"`
 	// MaxTries failed tries send the caller to an operator (in hours) or
 	// to the recall offer (out of hours).
-	MaxTries int   `yaml:"max_tries"`
-	Hours    Hours `yaml:"hours"`
+	MaxTries int          `yaml:"max_tries"`
+	Hours    hours.Config `yaml:"hours"`
 	// OperatorContext is the dialplan context of the app_queue operator
 	// queues (used with queue.backend: app_queue).
 	OperatorContext string `yaml:"operator_context"`
@@ -120,17 +121,6 @@ type Queue struct {
 	RecallAfter   time.Duration `yaml:"recall_after"`
 	RingTimeout   time.Duration `yaml:"ring_timeout"`
 	WrapUp        time.Duration `yaml:"wrap_up"`
-}
-
-// Hours is the service's opening schedule.
-type Hours struct {
-	TimeZone string `yaml:"time_zone"`
-	// Weekly maps a lower-case English weekday to "HH:MM-HH:MM" ranges; a
-	// missing day is closed.
-	Weekly map[string][]string `yaml:"weekly"`
-	// LocalHolidays close the service on top of the national holidays:
-	// "MM-DD" every year (the patron saint) or "YYYY-MM-DD" once.
-	LocalHolidays []string `yaml:"local_holidays"`
 }
 
 // Log selects the slog handler.
@@ -156,10 +146,7 @@ func Default() Config {
 		Booking: Booking{HoldTTL: 3 * time.Minute, NREPrefix: "070A4"},
 		IVR: IVR{
 			MenuTimeout: 6 * time.Second, InterDigit: 4 * time.Second, MaxTries: 3,
-			Hours: Hours{TimeZone: "Europe/Rome", Weekly: map[string][]string{
-				"monday": {"08:00-18:00"}, "tuesday": {"08:00-18:00"}, "wednesday": {"08:00-18:00"},
-				"thursday": {"08:00-18:00"}, "friday": {"08:00-18:00"}, "saturday": {"08:00-13:00"},
-			}, LocalHolidays: []string{}},
+			Hours:           hours.Default(),
 			OperatorContext: "cup-operator",
 			QueueTimeout:    5 * time.Minute,
 		},

@@ -23,10 +23,10 @@ func (h *Stasis) Handle(ctx context.Context, c *asterisk.Call) {
 		if len(args) > 1 {
 			status = args[1]
 		}
-		h.Flow.QueueExit(ctx, ariCall{c}, in, status)
+		h.Flow.QueueExit(ctx, c, in, status)
 		return
 	}
-	h.Flow.Handle(ctx, ariCall{c}, in)
+	h.Flow.Handle(ctx, c, in)
 }
 
 // Recover is a call found in the application after a restart: an agent's
@@ -38,33 +38,5 @@ func (h *Stasis) Recover(ctx context.Context, c *asterisk.Call) {
 	if r, ok := h.Flow.Operator.(Resumer); ok && r.Resume(ctx, c) {
 		return
 	}
-	h.Flow.Handle(ctx, ariCall{c}, Inbound{ChannelID: c.ID(), CallerID: c.Caller(), DID: c.DID(), Recovered: true})
+	h.Flow.Handle(ctx, c, Inbound{ChannelID: c.ID(), CallerID: c.Caller(), DID: c.DID(), Recovered: true})
 }
-
-// Resumer is an Operator that can take back, after a controller restart,
-// a channel of its own that is no citizen's: an agent's leg in a
-// conversation the last controller left bridged (ok=false: the channel is
-// not one). It returns when the channel is done with.
-type Resumer interface {
-	Resume(ctx context.Context, leg *asterisk.Call) (ok bool)
-}
-
-// ariCall is an asterisk call as the flow's Call.
-type ariCall struct{ *asterisk.Call }
-
-// NewCall is a channel as the flow's Call, for whatever hands a channel to
-// an Operator without the flow (the queue's tests and benchmark).
-func NewCall(c *asterisk.Call) Call { return ariCall{c} }
-
-func (c ariCall) Gather(ctx context.Context, media []string, spec GatherSpec) (string, error) {
-	return c.Call.Gather(ctx, media, asterisk.GatherSpec(spec))
-}
-
-// ARI is the channel, for the queue that bridges it to an agent.
-func (c ariCall) ARI() *asterisk.Call { return c.Call }
-
-var (
-	_ Call         = ariCall{}
-	_ transferable = ariCall{}
-	_ Speaker      = asterisk.Italian{}
-)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,9 +16,12 @@ import (
 	"github.com/centralino-cup/centralino/asterisk"
 	"github.com/centralino-cup/centralino/asterisk/asteristest"
 	"github.com/centralino-cup/centralino/booking"
+	"github.com/centralino-cup/centralino/calls"
 	"github.com/centralino-cup/centralino/callsim"
+	"github.com/centralino-cup/centralino/hours"
 	"github.com/centralino-cup/centralino/ivr"
 	"github.com/centralino-cup/centralino/postgres/pgtest"
+	"github.com/centralino-cup/centralino/prompts"
 	"github.com/centralino-cup/centralino/queue"
 	"github.com/centralino-cup/centralino/queue/queuetest"
 	"github.com/centralino-cup/centralino/recall"
@@ -25,6 +29,10 @@ import (
 
 // The flow on the real Asterisk: a simulated citizen calls, listens for
 // prompt ids and keys; each test then reads what the stores hold.
+
+var rome, _ = time.LoadLocation("Europe/Rome")
+
+func at(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, rome) }
 
 type clock struct {
 	mu sync.Mutex
@@ -53,7 +61,10 @@ type rig struct {
 	app   string
 	sim   *callsim.Simulator
 	ctl   *asterisk.Client
-	nre   int
+	// live is the controller app_queue hand-offs go through (ctl, once
+	// set; a restart replaces it).
+	live atomic.Pointer[asterisk.Client]
+	nre  int
 	// cfg, deps and recalls build a flow with another operator.
 	cfg     ivr.Config
 	deps    ivr.Deps
@@ -77,7 +88,7 @@ func newRig(t *testing.T, now time.Time) *rig {
 	r := &rig{t: t, db: db, clock: &clock{t: now}, app: asteristest.App("t-ivr")}
 	log := asteristest.Quiet()
 	r.bk = booking.NewService(db, booking.Options{Clock: r.clock.Now, Log: log})
-	hours, err := ivr.NewHours(ivr.DefaultHours())
+	hours, err := hours.New(hours.Default())
 	require.NoError(t, err)
 	cfg := ivr.DefaultConfig()
 	cfg.MenuTimeout, cfg.InterDigit = 2*time.Second, 2*time.Second
@@ -85,10 +96,10 @@ func newRig(t *testing.T, now time.Time) *rig {
 	r.cfg, r.deps = cfg, ivr.Deps{
 		Slots: r.bk, Holds: r.bk, Bookings: r.bk,
 		Recalls:  r.recalls,
-		Operator: ivr.AppQueue{Context: "cup-operator", Application: r.app, Timeout: 2 * time.Second},
-		Records:  ivr.NewRecords(db),
+		Operator: ivr.AppQueue{Dialplan: dialplan{r}, Context: "cup-operator", Application: r.app, Timeout: 2 * time.Second},
+		Records:  calls.NewRecords(db),
 		Hours:    hours,
-		Speaker:  asterisk.Italian{Loc: booking.Rome, PromptDir: ivr.PromptDir},
+		Speaker:  asterisk.Italian{Loc: booking.Rome, PromptDir: prompts.Dir},
 		Clock:    r.clock.Now,
 		Log:      log,
 	}
@@ -110,7 +121,15 @@ func (r *rig) controller() *asterisk.Client {
 	require.NoError(r.t, c.Start(ctx))
 	r.t.Cleanup(c.Stop)
 	r.ctl = c
+	r.live.Store(c)
 	return c
+}
+
+// dialplan continues calls through the rig's live controller.
+type dialplan struct{ r *rig }
+
+func (d dialplan) ContinueIn(ctx context.Context, channelID, dialContext, exten string, vars map[string]string) error {
+	return d.r.live.Load().ContinueIn(ctx, channelID, dialContext, exten, vars)
 }
 
 // queueController starts a controller whose operator is centralino's own
@@ -120,17 +139,16 @@ func (r *rig) queueController(store *queue.Store, agents *queue.Service) (c *ast
 	var stasis ivr.Stasis
 	log := asteristest.Quiet()
 	c = asterisk.New(asteristest.Config(r.t, r.app), &stasis, prometheus.NewRegistry(), log)
-	op := queue.NewOperator(queue.OperatorConfig{Instance: "ivr-test", DefaultHandleTime: 30 * time.Second, RecallAfter: time.Hour},
+	op := queue.NewOperator(queue.OperatorConfig{Instance: "ivr-test", Queues: []string{"booking"}, DefaultHandleTime: 30 * time.Second, RecallAfter: time.Hour},
 		store, agents, c, r.recalls, r.clock.Now, prometheus.NewRegistry(), log)
 	deps := r.deps
 	deps.Operator = op
 	stasis.Flow = ivr.NewFlow(r.cfg, deps)
-	ctx, cancel := context.WithCancel(context.Background())
-	go op.Run(ctx, []string{"booking"})
-	sctx, scancel := context.WithTimeout(ctx, 15*time.Second)
+	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer scancel()
+	require.NoError(r.t, op.Start(sctx))
 	require.NoError(r.t, c.Start(sctx))
-	stop = func() { cancel(); c.Stop() }
+	stop = func() { c.Stop(); op.Stop() }
 	r.t.Cleanup(stop)
 	return c, stop
 }
@@ -236,7 +254,7 @@ func (c *citizen) hear(ids ...string) {
 	c.r.t.Helper()
 	for _, id := range ids {
 		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-		i, err := c.c.WaitMedia(ctx, "sound:"+ivr.PromptDir+"/"+id, c.next)
+		i, err := c.c.WaitMedia(ctx, "sound:"+prompts.Dir+"/"+id, c.next)
 		cancel()
 		require.NoError(c.r.t, err, "waiting for %s", id)
 		c.next = i + 1
@@ -279,7 +297,7 @@ func (c *citizen) hungUp() {
 func (c *citizen) catalogue() []string {
 	var ids []string
 	for _, m := range c.c.Heard() {
-		if id, ok := strings.CutPrefix(m, "sound:"+ivr.PromptDir+"/"); ok {
+		if id, ok := strings.CutPrefix(m, "sound:"+prompts.Dir+"/"); ok {
 			ids = append(ids, id)
 		}
 	}
@@ -541,10 +559,10 @@ func TestCloseGoneEndsOnlyCallsGone(t *testing.T) {
 	r := newRig(t, monday10)
 	c := r.call("3471234567")
 	c.hear("menu_principale") // live: its record is open
-	records := ivr.NewRecords(r.db)
+	records := calls.NewRecords(r.db)
 	ctx := context.Background()
 	gone := asteristest.App("gone") // no such channel
-	_, err := records.Start(ctx, ivr.CallStart{ChannelID: gone, Inbound: true, DID: "800466222", InHours: true}, monday10)
+	_, err := records.Start(ctx, calls.Arrival{ChannelID: gone, Inbound: true, DID: "800466222", InHours: true}, monday10)
 	require.NoError(t, err)
 	require.Equal(t, 2, r.count("select count(*) from calls where ended_at is null"))
 

@@ -4,21 +4,13 @@ import (
 	"context"
 	"errors"
 	"strings"
+
+	"github.com/centralino-cup/centralino/asterisk"
+	"github.com/centralino-cup/centralino/prompts"
 )
 
 // errTooManyTries ends a menu after the third failed try.
 var errTooManyTries = errors.New("too many failed tries")
-
-// prompt is the media URI of a catalogue prompt.
-func prompt(id string) string { return "sound:" + PromptDir + "/" + id }
-
-func prompts(ids ...string) []string {
-	m := make([]string, len(ids))
-	for i, id := range ids {
-		m[i] = prompt(id)
-	}
-	return m
-}
 
 // session is one call's state, owned by the goroutine that runs the flow.
 type session struct {
@@ -33,14 +25,14 @@ type session struct {
 // repeats the question, a timeout or an invalid key is a failed try, and
 // the third failed try returns errTooManyTries.
 func (s *session) choose(ctx context.Context, question []string, valid string) (string, error) {
-	return s.ask(ctx, question, GatherSpec{Max: 1, FirstDigit: s.f.cfg.MenuTimeout}, func(k string) bool {
+	return s.ask(ctx, question, asterisk.GatherSpec{Max: 1, FirstDigit: s.f.cfg.MenuTimeout}, func(k string) bool {
 		return len(k) == 1 && strings.Contains(valid, k)
 	})
 }
 
 // ask plays question and collects keys with spec until ok accepts them,
 // with the same rules as choose. A key sequence starting with `*` repeats.
-func (s *session) ask(ctx context.Context, question []string, spec GatherSpec, ok func(string) bool) (string, error) {
+func (s *session) ask(ctx context.Context, question []string, spec asterisk.GatherSpec, ok func(string) bool) (string, error) {
 	failed := 0
 	for {
 		media := append(append([]string{}, s.lead...), question...)
@@ -53,14 +45,14 @@ func (s *session) ask(ctx context.Context, question []string, spec GatherSpec, o
 		case strings.HasPrefix(keys, "*"):
 			continue
 		case keys == "":
-			s.lead = prompts("nessuna_scelta")
+			s.lead = prompts.Sounds("nessuna_scelta")
 		case ok(keys):
 			return keys, nil
 		default:
 			// ok may have said why (an invalid number); otherwise the
 			// generic message.
 			if s.lead == nil {
-				s.lead = prompts("scelta_non_valida")
+				s.lead = prompts.Sounds("scelta_non_valida")
 			}
 		}
 		failed++
@@ -75,6 +67,6 @@ func (s *session) ask(ctx context.Context, question []string, spec GatherSpec, o
 func (s *session) say(ctx context.Context, media ...string) error {
 	media = append(append([]string{}, s.lead...), media...)
 	s.lead = nil
-	_, err := s.call.Gather(ctx, media, GatherSpec{})
+	_, err := s.call.Gather(ctx, media, asterisk.GatherSpec{})
 	return err
 }

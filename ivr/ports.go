@@ -6,35 +6,17 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/centralino-cup/centralino/asterisk"
 	"github.com/centralino-cup/centralino/booking"
+	"github.com/centralino-cup/centralino/queue"
 	"github.com/centralino-cup/centralino/recall"
 )
 
-// Call is the live call the flow drives. The asterisk package's Call
-// implements it; tests may use a scripted one.
+// Call is the live call the flow drives (*asterisk.Call): what the queue
+// needs of a caller's channel, and the answer.
 type Call interface {
-	// Answer answers the call.
+	queue.Call
 	Answer(ctx context.Context) error
-	// Gather plays media in order with barge-in, then collects digits as
-	// spec says. It returns the keys pressed (without the terminator); ""
-	// when nothing was pressed before the timeout. An error means the call
-	// is gone or Asterisk failed.
-	Gather(ctx context.Context, media []string, spec GatherSpec) (string, error)
-	// Hangup ends the call.
-	Hangup(ctx context.Context) error
-}
-
-// GatherSpec bounds a digit collection.
-type GatherSpec struct {
-	// Max digits; collection ends when reached. Zero plays the media only:
-	// a key pressed meanwhile cuts it short and is returned.
-	Max int
-	// FirstDigit is how long to wait for the first key after the prompts.
-	FirstDigit time.Duration
-	// InterDigit is how long to wait between keys.
-	InterDigit time.Duration
-	// Terminator ends the collection early ("#"), or "" for none.
-	Terminator string
 }
 
 // Speaker turns values into Italian media from Asterisk's core sounds.
@@ -73,44 +55,35 @@ type Recalls interface {
 }
 
 // Operator takes a caller who asked for (or needs) an agent: the queue
-// owns the call from here and reports how it ended.
+// owns the call from here and reports how it ended (queue.Operator,
+// AppQueue).
 type Operator interface {
-	Serve(ctx context.Context, call Call, t Ticket) (Handoff, error)
+	Serve(ctx context.Context, call queue.Call, t queue.Ticket) (queue.Handoff, error)
 }
 
 // Rejoiner is an Operator that can take back, after a controller restart,
-// a caller who was talking to an agent, or waiting for one when queue is
-// true (ok=false: the call was neither).
+// a caller who was talking to an agent, or waiting for one when inQueue
+// is true (ok=false: the call was neither).
 type Rejoiner interface {
-	Rejoin(ctx context.Context, call Call, callID uuid.UUID, queue bool) (h Handoff, ok bool, err error)
+	Rejoin(ctx context.Context, call queue.Call, callID uuid.UUID, inQueue bool) (h queue.Handoff, ok bool, err error)
 }
 
-// Ticket is what the agent's screen shows about the caller.
-type Ticket struct {
-	CallID uuid.UUID
-	// Caller is E.164, or empty when withheld.
-	Caller string
-	// Queue is the skill the IVR path asks for ("booking", "cancellation").
-	Queue string
-	// Keyed is what the caller keyed in the IVR (NRE, booking number).
-	Keyed map[string]string
-	// Reason says why the IVR handed over ("asked", "urgent", "tries").
-	Reason     string
-	EnteredIVR time.Time
-}
-
-// Handoff is how the queue's part of the call ended.
-type Handoff struct {
-	Outcome  Outcome
-	RecallID int64
-	// Agent answered (AgentAnswered) after Waited in the queue.
-	Agent  string
-	Waited time.Duration
+// Resumer is an Operator that can take back, after a controller restart,
+// a channel of its own that is no citizen's: an agent's leg in a
+// conversation the last controller left bridged (ok=false: the channel is
+// not one). It returns when the channel is done with.
+type Resumer interface {
+	Resume(ctx context.Context, leg queue.Channel) (ok bool)
 }
 
 var (
+	_ Call     = (*asterisk.Call)(nil)
+	_ Speaker  = asterisk.Italian{}
 	_ Slots    = (*booking.Service)(nil)
 	_ Holds    = (*booking.Service)(nil)
 	_ Bookings = (*booking.Service)(nil)
 	_ Recalls  = (*recall.Service)(nil)
+	_ Rejoiner = (*queue.Operator)(nil)
+	_ Resumer  = (*queue.Operator)(nil)
+	_ Operator = (*queue.Operator)(nil)
 )

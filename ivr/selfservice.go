@@ -3,12 +3,14 @@ package ivr
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
+	"github.com/centralino-cup/centralino/asterisk"
 	"github.com/centralino-cup/centralino/booking"
+	"github.com/centralino-cup/centralino/calls"
 	"github.com/centralino-cup/centralino/phone"
+	"github.com/centralino-cup/centralino/prompts"
+	"github.com/centralino-cup/centralino/queue"
 )
 
 // Self-service branches return done=true when the call is over (booked,
@@ -16,14 +18,12 @@ import (
 
 // serviceName and siteName are the prompts generated from the catalogue and
 // the sites (centralinoctl prompts).
-func serviceName(code string) string {
-	return prompt("servizio_" + strings.ToLower(strings.ReplaceAll(code, ".", "_")))
-}
-func siteName(id int64) string { return prompt(fmt.Sprintf("sede_%d", id)) }
+func serviceName(code string) string { return prompts.Sound(prompts.ServiceID(code)) }
+func siteName(id int64) string       { return prompts.Sound(prompts.SiteID(id)) }
 
 // keyDigits collects exactly n digits (ending early with # is allowed).
 func (f *Flow) keyDigits(ctx context.Context, s *session, question string, n int, check func(string) bool) (string, error) {
-	return s.ask(ctx, prompts(question), GatherSpec{Max: n, FirstDigit: f.cfg.MenuTimeout, InterDigit: f.cfg.InterDigit, Terminator: "#"},
+	return s.ask(ctx, prompts.Sounds(question), asterisk.GatherSpec{Max: n, FirstDigit: f.cfg.MenuTimeout, InterDigit: f.cfg.InterDigit, Terminator: "#"},
 		func(k string) bool { return len(k) == n && check(k) })
 }
 
@@ -47,11 +47,11 @@ func (f *Flow) book(ctx context.Context, s *session, st *callState) (bool, error
 	var av booking.Availability
 	for tries := 0; ; tries++ {
 		if tries >= f.cfg.MaxTries {
-			return true, f.operator(ctx, s, st, "tries", "booking")
+			return true, f.operator(ctx, s, st, queue.ReasonTries, "booking")
 		}
 		digits, err := f.keyDigits(ctx, s, "digita_nre", 10, func(k string) bool { return booking.ValidateNREDigits(k) == nil })
 		if errors.Is(err, errTooManyTries) {
-			return true, f.operator(ctx, s, st, "tries", "booking")
+			return true, f.operator(ctx, s, st, queue.ReasonTries, "booking")
 		}
 		if err != nil {
 			return false, err
@@ -60,7 +60,7 @@ func (f *Flow) book(ctx context.Context, s *session, st *callState) (bool, error
 		f.step(ctx, st, "nre", map[string]string{"nre": nre})
 		birth, err := f.keyBirthDate(ctx, s)
 		if errors.Is(err, errTooManyTries) {
-			return true, f.operator(ctx, s, st, "tries", "booking")
+			return true, f.operator(ctx, s, st, queue.ReasonTries, "booking")
 		}
 		if err != nil {
 			return false, err
@@ -74,16 +74,16 @@ func (f *Flow) book(ctx context.Context, s *session, st *callState) (bool, error
 					Phone: smsNumber(st.caller, st.valid), Channel: booking.ChannelIVR})
 			})
 		case errors.Is(err, booking.ErrPrescriptionNotFound):
-			s.lead = prompts("ricetta_non_trovata")
+			s.lead = prompts.Sounds("ricetta_non_trovata")
 		case errors.Is(err, booking.ErrIdentityMismatch):
-			s.lead = prompts("data_non_corrisponde")
+			s.lead = prompts.Sounds("data_non_corrisponde")
 		case errors.Is(err, booking.ErrPrescriptionUsed):
-			s.lead = prompts("ricetta_gia_usata")
+			s.lead = prompts.Sounds("ricetta_gia_usata")
 			return false, nil
 		case errors.Is(err, booking.ErrUrgentNotSelfBookable):
 			f.step(ctx, st, "urgent", nil)
-			s.lead = prompts("ricetta_urgente")
-			return true, f.operator(ctx, s, st, "urgent", "booking")
+			s.lead = prompts.Sounds("ricetta_urgente")
+			return true, f.operator(ctx, s, st, queue.ReasonUrgent, "booking")
 		default:
 			return false, err
 		}
@@ -102,7 +102,7 @@ func smsNumber(n phone.Number, valid bool) string {
 // 1 confirm, 2 next, 0 operator. confirm turns the hold into a booking.
 func (f *Flow) offer(ctx context.Context, s *session, st *callState, svc booking.CatalogueItem, deadline time.Time,
 	first []booking.Slot, done completion, confirm func(booking.Hold) (booking.Booking, error)) (bool, error) {
-	s.lead = append(s.lead, prompt("prestazione_richiesta"), serviceName(svc.Code))
+	s.lead = append(s.lead, prompts.Sound("prestazione_richiesta"), serviceName(svc.Code))
 	slots := first
 	intro := "primo_disponibile"
 	var last int64
@@ -116,8 +116,8 @@ func (f *Flow) offer(ctx context.Context, s *session, st *callState, svc booking
 				}
 			}
 			if len(slots) == 0 {
-				s.lead = append(s.lead, prompt("nessun_appuntamento"))
-				return true, f.operator(ctx, s, st, "no_slots", "booking")
+				s.lead = append(s.lead, prompts.Sound("nessun_appuntamento"))
+				return true, f.operator(ctx, s, st, queue.ReasonNoSlots, "booking")
 			}
 		}
 		slot := slots[0]
@@ -133,11 +133,11 @@ func (f *Flow) offer(ctx context.Context, s *session, st *callState, svc booking
 		offered++
 		question := []string{}
 		if !slot.WithinDeadline && offered == 1 {
-			question = append(question, prompt("oltre_i_tempi"))
+			question = append(question, prompts.Sound("oltre_i_tempi"))
 		}
-		question = append(question, prompt(intro))
+		question = append(question, prompts.Sound(intro))
 		question = append(question, f.Speaker.DateTime(slot.StartsAt)...)
-		question = append(question, prompt("presso"), siteName(slot.Site.ID), prompt("scelta_appuntamento"))
+		question = append(question, prompts.Sound("presso"), siteName(slot.Site.ID), prompts.Sound("scelta_appuntamento"))
 		key, err := s.choose(ctx, question, "120")
 		if errors.Is(err, errTooManyTries) {
 			key = "0"
@@ -150,7 +150,7 @@ func (f *Flow) offer(ctx context.Context, s *session, st *callState, svc booking
 			b, err := confirm(h)
 			if errors.Is(err, booking.ErrHoldExpired) || errors.Is(err, booking.ErrSlotTaken) {
 				st.hold = nil
-				s.lead = prompts("appuntamento_non_disponibile")
+				s.lead = prompts.Sounds("appuntamento_non_disponibile")
 				intro = "appuntamento_successivo"
 				continue
 			}
@@ -168,7 +168,7 @@ func (f *Flow) offer(ctx context.Context, s *session, st *callState, svc booking
 			if err := f.release(ctx, st); err != nil {
 				return false, err
 			}
-			return true, f.operator(ctx, s, st, "asked", "booking")
+			return true, f.operator(ctx, s, st, queue.ReasonAsked, "booking")
 		}
 	}
 }
@@ -185,25 +185,25 @@ func (f *Flow) release(ctx context.Context, st *callState) error {
 // completion is what a confirmed offer means: a new booking or a move.
 type completion struct {
 	intro   string
-	outcome Outcome
+	outcome calls.Outcome
 }
 
 var (
-	booked = completion{"prenotazione_confermata", OutcomeSelfBooked}
-	moved  = completion{"spostamento_confermato", OutcomeSelfMoved}
+	booked = completion{"prenotazione_confermata", calls.OutcomeSelfBooked}
+	moved  = completion{"spostamento_confermato", calls.OutcomeSelfMoved}
 )
 
 // confirmed reads the booking number twice, digit by digit, says an SMS
 // follows when the caller is on a mobile, and says goodbye.
 func (f *Flow) confirmed(ctx context.Context, s *session, st *callState, b booking.Booking, done completion) error {
 	st.number, st.outcome = b.Number, done.outcome
-	media := append(prompts(done.intro), f.Speaker.Digits(b.Number)...)
-	media = append(media, prompt("ripeto"))
+	media := append(prompts.Sounds(done.intro), f.Speaker.Digits(b.Number)...)
+	media = append(media, prompts.Sound("ripeto"))
 	media = append(media, f.Speaker.Digits(b.Number)...)
 	if b.Phone != "" {
-		media = append(media, prompt("sms_conferma"))
+		media = append(media, prompts.Sound("sms_conferma"))
 	}
-	media = append(media, prompt("arrivederci"))
+	media = append(media, prompts.Sound("arrivederci"))
 	return s.say(ctx, media...)
 }
 
@@ -213,7 +213,7 @@ func (f *Flow) identify(ctx context.Context, s *session, st *callState) (booking
 	for range f.cfg.MaxTries {
 		number, err := f.keyDigits(ctx, s, "digita_numero_prenotazione", 12, func(k string) bool {
 			if booking.ValidateBookingNumber(k) != nil {
-				s.lead = prompts("numero_prenotazione_errato")
+				s.lead = prompts.Sounds("numero_prenotazione_errato")
 				return false
 			}
 			return true
@@ -234,17 +234,17 @@ func (f *Flow) identify(ctx context.Context, s *session, st *callState) (booking
 				if b.Slot.StartsAt.After(f.Clock()) {
 					return b, birth, true, nil
 				}
-				s.lead = prompts("prenotazione_non_modificabile")
+				s.lead = prompts.Sounds("prenotazione_non_modificabile")
 			case booking.StatusCancelled:
-				s.lead = prompts("prenotazione_gia_disdetta")
+				s.lead = prompts.Sounds("prenotazione_gia_disdetta")
 			default:
-				s.lead = prompts("prenotazione_non_modificabile")
+				s.lead = prompts.Sounds("prenotazione_non_modificabile")
 			}
 			return booking.Booking{}, time.Time{}, false, nil
 		case errors.Is(err, booking.ErrBookingNotFound):
-			s.lead = prompts("prenotazione_non_trovata")
+			s.lead = prompts.Sounds("prenotazione_non_trovata")
 		case errors.Is(err, booking.ErrIdentityMismatch):
-			s.lead = prompts("data_non_corrisponde_prenotazione")
+			s.lead = prompts.Sounds("data_non_corrisponde_prenotazione")
 		default:
 			return booking.Booking{}, time.Time{}, false, err
 		}
@@ -254,23 +254,23 @@ func (f *Flow) identify(ctx context.Context, s *session, st *callState) (booking
 
 // readBooking is "la prenotazione riguarda <service>, <date> presso <site>".
 func (f *Flow) readBooking(b booking.Booking) []string {
-	m := []string{prompt("la_prenotazione_riguarda"), serviceName(b.Service.Code)}
+	m := []string{prompts.Sound("la_prenotazione_riguarda"), serviceName(b.Service.Code)}
 	m = append(m, f.Speaker.DateTime(b.Slot.StartsAt)...)
-	return append(m, prompt("presso"), siteName(b.Slot.Site.ID))
+	return append(m, prompts.Sound("presso"), siteName(b.Slot.Site.ID))
 }
 
 // cancel: identify, read back, 1 confirm (SPEC §3.5).
 func (f *Flow) cancel(ctx context.Context, s *session, st *callState) (bool, error) {
 	b, birth, ok, err := f.identify(ctx, s, st)
 	if errors.Is(err, errTooManyTries) {
-		return true, f.operator(ctx, s, st, "tries", "cancellation")
+		return true, f.operator(ctx, s, st, queue.ReasonTries, queueCancel)
 	}
 	if err != nil || !ok {
 		return false, err
 	}
-	key, err := s.choose(ctx, append(f.readBooking(b), prompt("conferma_disdetta")), "12")
+	key, err := s.choose(ctx, append(f.readBooking(b), prompts.Sound("conferma_disdetta")), "12")
 	if errors.Is(err, errTooManyTries) {
-		return true, f.operator(ctx, s, st, "tries", "cancellation")
+		return true, f.operator(ctx, s, st, queue.ReasonTries, queueCancel)
 	}
 	if err != nil {
 		return false, err
@@ -283,11 +283,11 @@ func (f *Flow) cancel(ctx context.Context, s *session, st *callState) (bool, err
 	if err != nil {
 		return false, err
 	}
-	st.number, st.outcome = c.Number, OutcomeSelfCancelled
-	media := append(prompts("disdetta_confermata"), f.Speaker.Digits(c.CancellationCode)...)
-	media = append(media, prompt("ripeto"))
+	st.number, st.outcome = c.Number, calls.OutcomeSelfCancelled
+	media := append(prompts.Sounds("disdetta_confermata"), f.Speaker.Digits(c.CancellationCode)...)
+	media = append(media, prompts.Sound("ripeto"))
 	media = append(media, f.Speaker.Digits(c.CancellationCode)...)
-	return true, s.say(ctx, append(media, prompt("arrivederci"))...)
+	return true, s.say(ctx, append(media, prompts.Sound("arrivederci"))...)
 }
 
 // move: identify, read back, then offer slots as in book; the move is
@@ -295,14 +295,14 @@ func (f *Flow) cancel(ctx context.Context, s *session, st *callState) (bool, err
 func (f *Flow) move(ctx context.Context, s *session, st *callState) (bool, error) {
 	b, birth, ok, err := f.identify(ctx, s, st)
 	if errors.Is(err, errTooManyTries) {
-		return true, f.operator(ctx, s, st, "tries", "cancellation")
+		return true, f.operator(ctx, s, st, queue.ReasonTries, queueMove)
 	}
 	if err != nil || !ok {
 		return false, err
 	}
-	key, err := s.choose(ctx, append(f.readBooking(b), prompt("conferma_spostamento")), "12")
+	key, err := s.choose(ctx, append(f.readBooking(b), prompts.Sound("conferma_spostamento")), "12")
 	if errors.Is(err, errTooManyTries) {
-		return true, f.operator(ctx, s, st, "tries", "cancellation")
+		return true, f.operator(ctx, s, st, queue.ReasonTries, queueMove)
 	}
 	if err != nil {
 		return false, err

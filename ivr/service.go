@@ -10,8 +10,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/centralino-cup/centralino/asterisk"
+	"github.com/centralino-cup/centralino/calls"
+	"github.com/centralino-cup/centralino/clock"
+	"github.com/centralino-cup/centralino/hours"
 	"github.com/centralino-cup/centralino/phone"
 	"github.com/centralino-cup/centralino/pii"
+	"github.com/centralino-cup/centralino/prompts"
+	"github.com/centralino-cup/centralino/queue"
 	"github.com/centralino-cup/centralino/recall"
 )
 
@@ -39,12 +45,11 @@ type Deps struct {
 	Bookings Bookings
 	Recalls  Recalls
 	Operator Operator
-	Records  *Records
-	Hours    *Hours
+	Records  *calls.Records
+	Hours    *hours.Schedule
 	Speaker  Speaker
-	// Clock gives now; default time.Now.
-	Clock func() time.Time
-	Log   *slog.Logger
+	Clock    clock.Clock
+	Log      *slog.Logger
 }
 
 // Flow is the numero verde's call flow. One Flow serves every call; each
@@ -56,12 +61,19 @@ type Flow struct {
 
 // NewFlow builds the flow.
 func NewFlow(cfg Config, d Deps) *Flow {
-	if d.Clock == nil {
-		d.Clock = time.Now
-	}
+	d.Clock = clock.Must(d.Clock, "ivr")
 	d.Log = d.Log.With("component", "ivr")
 	return &Flow{Deps: d, cfg: cfg}
 }
+
+// The queues (skills) the IVR hands callers to: cancellations go to the
+// cancellation desk; bookings, and moves (a move books a new slot with
+// the citizen), to the booking desk.
+const (
+	queueBook   = "booking"
+	queueCancel = "cancellation"
+	queueMove   = queueBook
+)
 
 // Inbound is what is known of a call entering the IVR.
 type Inbound struct {
@@ -81,7 +93,7 @@ type callState struct {
 	valid   bool // caller ID is a valid Italian number
 	inHours bool
 	keyed   map[string]string
-	outcome Outcome
+	outcome calls.Outcome
 	number  string // booking number to record
 	recall  int64
 	agent   string
@@ -96,7 +108,7 @@ type callState struct {
 // Handle runs a call from answer to hang-up. It returns when the call is
 // over; it never leaves a caller in silence without a closing prompt.
 func (f *Flow) Handle(ctx context.Context, call Call, in Inbound) {
-	st := f.begin(ctx, in, OutcomeHungUp)
+	st := f.begin(ctx, in, calls.OutcomeHungUp)
 	id := st.id
 	s := &session{f: f, call: call}
 
@@ -105,7 +117,7 @@ func (f *Flow) Handle(ctx context.Context, call Call, in Inbound) {
 		f.step(ctx, st, "recovered", nil)
 	}
 	if err := call.Answer(ctx); err != nil {
-		st.outcome = OutcomeFailed
+		st.outcome = calls.OutcomeFailed
 		return
 	}
 	if err := f.Records.Answered(ctx, id, f.Clock()); err != nil {
@@ -130,12 +142,12 @@ func (f *Flow) Handle(ctx context.Context, call Call, in Inbound) {
 
 // begin reads the clock and the caller ID and starts the call's record (a
 // channel that has one, recovered or back from the queue, keeps it).
-func (f *Flow) begin(ctx context.Context, in Inbound, outcome Outcome) *callState {
+func (f *Flow) begin(ctx context.Context, in Inbound, outcome calls.Outcome) *callState {
 	now := f.Clock()
 	st := &callState{inHours: f.Hours.Open(now), keyed: map[string]string{}, started: now, outcome: outcome}
 	st.caller, st.valid = phone.ParseItalian(in.CallerID)
 	st.log = f.Log.With("channel_id", in.ChannelID, "caller", pii.Phone(st.caller.E164))
-	id, err := f.Records.Start(ctx, CallStart{ChannelID: in.ChannelID, Inbound: true, Caller: st.caller.E164, DID: in.DID, InHours: st.inHours}, now)
+	id, err := f.Records.Start(ctx, calls.Arrival{ChannelID: in.ChannelID, Inbound: true, Caller: st.caller.E164, DID: in.DID, InHours: st.inHours}, now)
 	if err != nil {
 		// The call is still served: a missing record must not hang up on a
 		// citizen. The failure is logged for the operator.
@@ -155,9 +167,9 @@ func (f *Flow) conclude(ctx context.Context, s *session, st *callState, err erro
 		// The caller hung up: finish records it.
 	default:
 		st.log.Error("call flow failed", "err", err)
-		st.outcome = OutcomeFailed
+		st.outcome = calls.OutcomeFailed
 		s.lead = nil
-		_ = s.say(ctx, prompt("errore_tecnico"))
+		_ = s.say(ctx, prompts.Sound("errore_tecnico"))
 	}
 }
 
@@ -165,13 +177,13 @@ func (f *Flow) conclude(ctx context.Context, s *session, st *callState, err erro
 // or none logged in): the caller is offered a recall that keeps the place.
 func (f *Flow) QueueExit(ctx context.Context, call Call, in Inbound, status string) {
 	// The channel's record exists from the IVR part: begin finds it.
-	st := f.begin(ctx, in, OutcomeAbandoned)
+	st := f.begin(ctx, in, calls.OutcomeAbandoned)
 	now := st.started
 	s := &session{f: f, call: call}
 	defer f.finish(call, st)
 	f.step(ctx, st, "queue_exit:"+strings.ToLower(status), nil)
-	s.lead = prompts("operatori_non_disponibili")
-	f.conclude(ctx, s, st, f.offerRecall(ctx, s, st, recallOffer{reason: recall.ReasonWait, outcome: OutcomeRecallRequested, from: now}))
+	s.lead = prompts.Sounds("operatori_non_disponibili")
+	f.conclude(ctx, s, st, f.offerRecall(ctx, s, st, recallOffer{reason: recall.ReasonWait, outcome: calls.OutcomeRecallRequested, from: now}))
 }
 
 // detachable is a call that can outlive this controller (asterisk.Call).
@@ -194,11 +206,11 @@ func (f *Flow) finish(call Call, st *callState) {
 		st.log.Info("call left for the next controller")
 		return
 	}
-	if err := f.Records.End(ctx, st.id, CallEnd{Outcome: st.outcome, BookingNumber: st.number, RecallID: st.recall, Agent: st.agent,
+	if err := f.Records.End(ctx, st.id, calls.Ending{Outcome: st.outcome, BookingNumber: st.number, RecallID: st.recall, Agent: st.agent,
 		Queue: st.queue, QueueEntered: st.queueEntered, QueueLeft: st.queueLeft}, f.Clock()); err != nil {
 		st.log.Error("ending call record", "err", err)
 	}
-	if st.outcome == OutcomeTransferred {
+	if st.outcome == calls.OutcomeTransferred {
 		// The queue owns the call now.
 		st.log.Info("call handed to the queue")
 		return
@@ -219,7 +231,7 @@ func (f *Flow) step(ctx context.Context, st *callState, step string, keyed map[s
 }
 
 func (f *Flow) run(ctx context.Context, s *session, st *callState) error {
-	s.lead = prompts("benvenuto")
+	s.lead = prompts.Sounds("benvenuto")
 	if !st.inHours {
 		return f.outOfHours(ctx, s, st)
 	}
@@ -228,7 +240,7 @@ func (f *Flow) run(ctx context.Context, s *session, st *callState) error {
 
 // goodbye plays the closing prompt: every call ends with one.
 func (f *Flow) goodbye(ctx context.Context, s *session) error {
-	return s.say(ctx, prompt("arrivederci"))
+	return s.say(ctx, prompts.Sound("arrivederci"))
 }
 
 // outOfHours says the service is closed and when it reopens, and offers a
@@ -236,34 +248,34 @@ func (f *Flow) goodbye(ctx context.Context, s *session) error {
 func (f *Flow) outOfHours(ctx context.Context, s *session, st *callState) error {
 	f.step(ctx, st, "closed", nil)
 	next, ok := f.Hours.NextOpening(f.Clock())
-	s.lead = append(s.lead, prompt("servizio_chiuso"))
+	s.lead = append(s.lead, prompts.Sound("servizio_chiuso"))
 	if ok {
-		s.lead = append(s.lead, prompt("riapertura"))
+		s.lead = append(s.lead, prompts.Sound("riapertura"))
 		s.lead = append(s.lead, f.Speaker.DateTime(next)...)
 	}
-	st.outcome = OutcomeClosed
-	return f.offerRecall(ctx, s, st, recallOffer{reason: recall.ReasonOutOfHours, outcome: OutcomeOutOfHoursRecall, from: next})
+	st.outcome = calls.OutcomeClosed
+	return f.offerRecall(ctx, s, st, recallOffer{reason: recall.ReasonOutOfHours, outcome: calls.OutcomeOutOfHoursRecall, from: next})
 }
 
 // recallOffer is why a recall is offered and from when it may be dialled.
 type recallOffer struct {
 	reason  recall.Reason
-	outcome Outcome
+	outcome calls.Outcome
 	from    time.Time
 }
 
 // offerRecall: 1 = the calling number (only when it is a valid Italian
 // number), 2 = key another one.
 func (f *Flow) offerRecall(ctx context.Context, s *session, st *callState, offer recallOffer) error {
-	question, valid := prompts("offerta_richiamata"), "12"
+	question, valid := prompts.Sounds("offerta_richiamata"), "12"
 	if !st.valid {
-		question, valid = prompts("offerta_richiamata_altro_numero"), "2"
+		question, valid = prompts.Sounds("offerta_richiamata_altro_numero"), "2"
 	}
 	key, err := s.choose(ctx, question, valid)
 	if errors.Is(err, errTooManyTries) {
 		// Out of hours there is no operator: close politely.
 		f.step(ctx, st, "offer:tries", nil)
-		return s.say(ctx, prompts("troppi_tentativi", "arrivederci")...)
+		return s.say(ctx, prompts.Sounds("troppi_tentativi", "arrivederci")...)
 	}
 	if err != nil {
 		return err
@@ -273,7 +285,7 @@ func (f *Flow) offerRecall(ctx context.Context, s *session, st *callState, offer
 	if key == "2" {
 		n, err := f.keyNumber(ctx, s, st)
 		if errors.Is(err, errTooManyTries) {
-			return s.say(ctx, prompts("troppi_tentativi", "arrivederci")...)
+			return s.say(ctx, prompts.Sounds("troppi_tentativi", "arrivederci")...)
 		}
 		if err != nil {
 			return err
@@ -281,16 +293,16 @@ func (f *Flow) offerRecall(ctx context.Context, s *session, st *callState, offer
 		number = n
 	}
 	acc, err := f.Recalls.Request(ctx, recall.Request{Phone: number.E164, Reason: offer.reason, CallID: st.id,
-		Queue: "booking", NotBefore: offer.from})
+		Queue: queueBook, NotBefore: offer.from})
 	if err != nil {
 		return fmt.Errorf("storing recall: %w", err)
 	}
 	st.outcome, st.recall = offer.outcome, acc.ID
-	confirm := prompts("richiamata_presto")
+	confirm := prompts.Sounds("richiamata_presto")
 	if acc.NotBefore.After(f.Clock().Add(time.Minute)) {
-		confirm = append(prompts("richiamata_da"), f.Speaker.DateTime(acc.NotBefore)...)
+		confirm = append(prompts.Sounds("richiamata_da"), f.Speaker.DateTime(acc.NotBefore)...)
 	}
-	confirm = append(confirm, prompt("arrivederci"))
+	confirm = append(confirm, prompts.Sound("arrivederci"))
 	return s.say(ctx, confirm...)
 }
 
@@ -299,13 +311,13 @@ func (f *Flow) offerRecall(ctx context.Context, s *session, st *callState, offer
 func (f *Flow) keyNumber(ctx context.Context, s *session, st *callState) (phone.Number, error) {
 	for range f.cfg.MaxTries {
 		var n phone.Number
-		_, err := s.ask(ctx, prompts("digita_numero_richiamata"),
-			GatherSpec{Max: 13, FirstDigit: f.cfg.MenuTimeout, InterDigit: f.cfg.InterDigit, Terminator: "#"},
+		_, err := s.ask(ctx, prompts.Sounds("digita_numero_richiamata"),
+			asterisk.GatherSpec{Max: 13, FirstDigit: f.cfg.MenuTimeout, InterDigit: f.cfg.InterDigit, Terminator: "#"},
 			func(k string) bool {
 				var ok bool
 				n, ok = phone.ParseItalian(k)
 				if !ok {
-					s.lead = prompts("numero_non_valido")
+					s.lead = prompts.Sounds("numero_non_valido")
 				}
 				return ok
 			})
@@ -313,8 +325,8 @@ func (f *Flow) keyNumber(ctx context.Context, s *session, st *callState) (phone.
 			return phone.Number{}, err
 		}
 		// The question includes the number, so `*` reads it again.
-		question := append(prompts("numero_digitato"), f.Speaker.Digits(n.National)...)
-		key, err := s.choose(ctx, append(question, prompt("conferma_o_ridigita")), "12")
+		question := append(prompts.Sounds("numero_digitato"), f.Speaker.Digits(n.National)...)
+		key, err := s.choose(ctx, append(question, prompts.Sound("conferma_o_ridigita")), "12")
 		if err != nil {
 			return phone.Number{}, err
 		}
@@ -331,10 +343,10 @@ func (f *Flow) mainMenu(ctx context.Context, s *session, st *callState) error {
 	// A caller sent back to the menu (a used prescription, a change of
 	// mind) may come back a few times, never forever.
 	for range f.cfg.MaxTries {
-		key, err := s.choose(ctx, prompts("menu_principale"), "1230")
+		key, err := s.choose(ctx, prompts.Sounds("menu_principale"), "1230")
 		if errors.Is(err, errTooManyTries) {
 			f.step(ctx, st, "menu:tries", nil)
-			return f.operator(ctx, s, st, "tries", "booking")
+			return f.operator(ctx, s, st, queue.ReasonTries, queueBook)
 		}
 		if err != nil {
 			return err
@@ -349,42 +361,42 @@ func (f *Flow) mainMenu(ctx context.Context, s *session, st *callState) error {
 		case "3":
 			done, err = f.move(ctx, s, st)
 		case "0":
-			return f.operator(ctx, s, st, "asked", "booking")
+			return f.operator(ctx, s, st, queue.ReasonAsked, queueBook)
 		}
 		if err != nil || done {
 			return err
 		}
 	}
-	return f.operator(ctx, s, st, "tries", "booking")
+	return f.operator(ctx, s, st, queue.ReasonTries, queueBook)
 }
 
 // operator hands the caller to the agent queue (in hours) with what they
 // keyed; out of hours it offers a recall instead.
-func (f *Flow) operator(ctx context.Context, s *session, st *callState, reason, queue string) error {
+func (f *Flow) operator(ctx context.Context, s *session, st *callState, reason queue.Reason, skill string) error {
 	if !st.inHours {
 		next, _ := f.Hours.NextOpening(f.Clock())
-		return f.offerRecall(ctx, s, st, recallOffer{reason: recall.ReasonOutOfHours, outcome: OutcomeOutOfHoursRecall, from: next})
+		return f.offerRecall(ctx, s, st, recallOffer{reason: recall.ReasonOutOfHours, outcome: calls.OutcomeOutOfHoursRecall, from: next})
 	}
-	if err := s.say(ctx, prompt("trasferimento_operatore")); err != nil {
+	if err := s.say(ctx, prompts.Sound("trasferimento_operatore")); err != nil {
 		return err
 	}
-	f.step(ctx, st, "operator:"+reason, nil)
+	f.step(ctx, st, "operator:"+string(reason), nil)
 	entered := f.Clock()
-	h, err := f.Operator.Serve(ctx, s.call, Ticket{CallID: st.id, Caller: st.caller.E164, Queue: queue,
+	h, err := f.Operator.Serve(ctx, s.call, queue.Ticket{CallID: st.id, Caller: st.caller.E164, Queue: skill,
 		Keyed: st.keyed, Reason: reason, EnteredIVR: st.started})
 	if err != nil {
 		return fmt.Errorf("handing to operator: %w", err)
 	}
-	st.handedOff(h, queue, entered)
+	st.handedOff(h, skill, entered)
 	return nil
 }
 
 // handedOff records how the queue's part of the call ended: outcome,
 // recall, who answered, and the wait (entered, and left when the queue
 // reports how long the caller waited).
-func (st *callState) handedOff(h Handoff, queue string, entered time.Time) {
+func (st *callState) handedOff(h queue.Handoff, skill string, entered time.Time) {
 	st.outcome, st.recall, st.agent = h.Outcome, h.RecallID, h.Agent
-	st.queue, st.queueEntered = queue, entered
+	st.queue, st.queueEntered = skill, entered
 	if h.Waited > 0 {
 		st.queueLeft = entered.Add(h.Waited)
 	}

@@ -12,18 +12,18 @@ import (
 
 	"github.com/centralino-cup/centralino/asterisk"
 	"github.com/centralino-cup/centralino/asterisk/asteristest"
+	"github.com/centralino-cup/centralino/calls"
 	"github.com/centralino-cup/centralino/callsim"
-	"github.com/centralino-cup/centralino/ivr"
 	"github.com/centralino-cup/centralino/postgres/pgtest"
+	"github.com/centralino-cup/centralino/prompts"
 	"github.com/centralino-cup/centralino/queue"
-	"github.com/centralino-cup/centralino/recall"
 )
 
 // The queue on the real Asterisk with simulated agents: a caller's channel
 // is served by Operator.Serve as the IVR's operator branch does.
 
 type served struct {
-	h   ivr.Handoff
+	h   queue.Handoff
 	err error
 }
 
@@ -35,14 +35,14 @@ type harness struct {
 	app     string
 	sim     *callsim.Simulator
 	results chan served
-	recalls *recall.Service
-	records *ivr.Records
+	recalls *recalls
+	records *calls.Records
 	client  *asterisk.Client
 	cfg     queue.OperatorConfig
 	rdb     *redis.Client
 	prefix  string
-	stopA   context.CancelFunc     // the first instance's dispatcher
-	stopB   context.CancelFunc     // the second's
+	stopA   func()                 // the first instance's dispatcher
+	stopB   func()                 // the second's
 	regs    []*prometheus.Registry // the instances' metrics
 	// closed: the IVR is out of hours, it takes back conversations only.
 	closed bool
@@ -66,20 +66,37 @@ func (h *harness) restartAs(instance string, meanwhile func()) {
 	h.stopA()
 	h.client.Stop()
 	meanwhile()
-	ctx, cancel := context.WithCancel(context.Background())
-	h.t.Cleanup(cancel)
 	client := asterisk.New(asteristest.Config(h.t, h.app), handler{h}, prometheus.NewRegistry(), asteristest.Quiet())
 	c := h.cfg
 	c.Instance = instance
-	op := queue.NewOperator(c, queue.NewStore(h.rdb, h.prefix), h.svc, client, h.recalls, nil, prometheus.NewRegistry(), quiet())
+	c.Queues = []string{"booking"}
+	op := queue.NewOperator(c, queue.NewStore(h.rdb, h.prefix), h.svc, client, h.recalls, time.Now, prometheus.NewRegistry(), quiet())
 	h.mu.Lock()
 	h.ops[0], h.client = op, client
 	h.mu.Unlock()
-	go op.Run(ctx, []string{"booking"})
-	sctx, scancel := context.WithTimeout(ctx, 15*time.Second)
+	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer scancel()
+	require.NoError(h.t, op.Start(sctx))
+	h.t.Cleanup(op.Stop)
 	require.NoError(h.t, client.Start(sctx))
 	h.t.Cleanup(client.Stop)
+}
+
+// recalls stands in for the recall service, which the queue may not
+// import (recall imports queue; its own tests store the recall): it
+// remembers what it was asked and numbers the recalls.
+type recalls struct {
+	mu        sync.Mutex
+	kept      []queue.Ticket
+	enteredAt []time.Time
+}
+
+func (r *recalls) KeepPlace(ctx context.Context, t queue.Ticket, entered time.Time) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.kept = append(r.kept, t)
+	r.enteredAt = append(r.enteredAt, entered)
+	return int64(len(r.kept)), nil
 }
 
 type handler struct{ h *harness }
@@ -89,12 +106,12 @@ func (h handler) Handle(ctx context.Context, c *asterisk.Call) {
 	if c.Answer(ctx) != nil {
 		return
 	}
-	id, err := h.h.records.Start(ctx, ivr.CallStart{ChannelID: c.ID(), Inbound: true, Caller: "+393471234567", DID: "800466222", InHours: true}, time.Now())
+	id, err := h.h.records.Start(ctx, calls.Arrival{ChannelID: c.ID(), Inbound: true, Caller: "+393471234567", DID: "800466222", InHours: true}, time.Now())
 	if err != nil {
 		h.h.results <- served{err: err}
 		return
 	}
-	hd, err := h.h.op().Serve(ctx, ivr.NewCall(c), ivr.Ticket{CallID: id, Caller: "+393471234567", Queue: "booking"})
+	hd, err := h.h.op().Serve(ctx, c, queue.Ticket{CallID: id, Caller: "+393471234567", Queue: "booking"})
 	h.h.results <- served{hd, err}
 }
 
@@ -105,7 +122,7 @@ func (h handler) Recover(ctx context.Context, c *asterisk.Call) {
 		return
 	}
 	defer c.Hangup(context.Background())
-	id, err := h.h.records.Start(ctx, ivr.CallStart{ChannelID: c.ID(), Inbound: true, DID: "800466222", InHours: true}, time.Now())
+	id, err := h.h.records.Start(ctx, calls.Arrival{ChannelID: c.ID(), Inbound: true, DID: "800466222", InHours: true}, time.Now())
 	if err != nil {
 		h.h.results <- served{err: err}
 		return
@@ -113,7 +130,7 @@ func (h handler) Recover(ctx context.Context, c *asterisk.Call) {
 	h.h.mu.Lock()
 	inHours := !h.h.closed
 	h.h.mu.Unlock()
-	hd, ok, err := h.h.op().Rejoin(ctx, ivr.NewCall(c), id, inHours)
+	hd, ok, err := h.h.op().Rejoin(ctx, c, id, inHours)
 	if !ok {
 		h.h.t.Errorf("call %s not re-adopted", id)
 	}
@@ -124,10 +141,10 @@ func newHarness(t *testing.T, cfg queue.OperatorConfig) *harness {
 	t.Helper()
 	store, rdb, prefix := newStore(t)
 	h := &harness{t: t, store: store, app: asteristest.App("t-queue"), results: make(chan served, 4), cfg: cfg, rdb: rdb, prefix: prefix}
-	h.svc = queue.NewService(store, queue.Options{WrapUp: 2 * time.Second, Log: quiet()})
+	h.svc = queue.NewService(store, queue.Options{WrapUp: 2 * time.Second, Clock: time.Now, Log: quiet()})
 	db := pgtest.NewDB(t)
-	h.recalls = recall.NewService(db, nil, quiet())
-	h.records = ivr.NewRecords(db)
+	h.recalls = &recalls{}
+	h.records = calls.NewRecords(db)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	client := asterisk.New(asteristest.Config(t, h.app), handler{h}, prometheus.NewRegistry(), asteristest.Quiet())
@@ -140,18 +157,18 @@ func newHarness(t *testing.T, cfg queue.OperatorConfig) *harness {
 	for _, inst := range []string{"a", "b"} {
 		c := cfg
 		c.Instance = inst
+		c.Queues = []string{"booking"}
 		reg := prometheus.NewRegistry()
-		op := queue.NewOperator(c, queue.NewStore(rdb, prefix), h.svc, client, h.recalls, nil, reg, quiet())
+		op := queue.NewOperator(c, queue.NewStore(rdb, prefix), h.svc, client, h.recalls, time.Now, reg, quiet())
 		h.ops = append(h.ops, op)
 		h.regs = append(h.regs, reg)
-		octx, ocancel := context.WithCancel(ctx)
-		t.Cleanup(ocancel)
+		require.NoError(t, op.Start(sctx))
+		t.Cleanup(op.Stop)
 		if inst == "a" {
-			h.stopA = ocancel
+			h.stopA = op.Stop
 		} else {
-			h.stopB = ocancel
+			h.stopB = op.Stop
 		}
-		go op.Run(octx, []string{"booking"})
 	}
 	h.sim = callsim.New(asteristest.Config(t, asteristest.App("t-qcaller")), prometheus.NewRegistry(), asteristest.Quiet())
 	require.NoError(t, h.sim.Start(sctx))
@@ -203,7 +220,7 @@ func heard(t *testing.T, c *callsim.Call, id string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := c.WaitMedia(ctx, "sound:"+ivr.PromptDir+"/"+id, 0)
+	_, err := c.WaitMedia(ctx, "sound:"+prompts.Dir+"/"+id, 0)
 	require.NoError(t, err)
 }
 
@@ -237,7 +254,7 @@ func (h *harness) hangUpAnsweredBy(c *callsim.Call, agent string) {
 	require.NoError(t, c.Hangup(context.Background()))
 	r := h.result()
 	require.NoError(t, r.err)
-	require.Equal(t, ivr.OutcomeAgentAnswered, r.h.Outcome)
+	require.Equal(t, calls.OutcomeAgentAnswered, r.h.Outcome)
 	require.Equal(t, agent, r.h.Agent)
 	require.NotContains(t, c.Heard(), "sound:centralino/posizione_in_coda")
 	waitState(t, h, agent, queue.WrapUp)
@@ -291,7 +308,7 @@ func TestBusyPhoneIsNotRetriedInALoop(t *testing.T) {
 	require.Len(t, mustWaiting(t, h), 1)
 	require.NoError(t, c.Hangup(context.Background()))
 	r := h.result()
-	require.Equal(t, ivr.OutcomeAbandoned, r.h.Outcome)
+	require.Equal(t, calls.OutcomeAbandoned, r.h.Outcome)
 	require.Empty(t, mustWaiting(t, h), "an abandoned caller leaves the queue")
 }
 
@@ -304,7 +321,7 @@ func TestTwoMinuteOfferAccepted(t *testing.T) {
 	heard(t, c, "richiamata_accettata")
 	r := h.result()
 	require.NoError(t, r.err)
-	require.Equal(t, ivr.OutcomeRecallRequested, r.h.Outcome)
+	require.Equal(t, calls.OutcomeRecallRequested, r.h.Outcome)
 	require.NotZero(t, r.h.RecallID)
 	require.Empty(t, mustWaiting(t, h))
 }
@@ -438,7 +455,7 @@ func TestConversationOutlivesARestart(t *testing.T) {
 			waitState(t, h, "gina", queue.WrapUp)
 			r := h.result()
 			require.NoError(t, r.err)
-			require.Equal(t, ivr.OutcomeAgentAnswered, r.h.Outcome)
+			require.Equal(t, calls.OutcomeAgentAnswered, r.h.Outcome)
 			require.Equal(t, "gina", r.h.Agent)
 		})
 	}

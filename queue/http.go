@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -52,7 +53,7 @@ func (t Tokens) agent(r *http.Request) (string, bool) {
 //
 // Every request carries "Authorization: Bearer <token>"; the token names
 // the agent. Refusals are JSON {"error": "..."} with 400, 401, 404 or 409.
-func (s *Service) Handler(tokens Tokens, onReady func(queues []string)) http.Handler {
+func (s *Service) Handler(tokens Tokens, onReady func(ctx context.Context, queues []string)) http.Handler {
 	mux := http.NewServeMux()
 	auth := func(h func(w http.ResponseWriter, r *http.Request, agent string)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -103,7 +104,7 @@ func (s *Service) Handler(tokens Tokens, onReady func(queues []string)) http.Han
 		err := s.Ready(r.Context(), agent)
 		if err == nil && onReady != nil {
 			if a, aerr := s.store.Agent(r.Context(), agent); aerr == nil {
-				onReady(a.Queues)
+				onReady(r.Context(), a.Queues)
 			}
 		}
 		s.respond(w, err)

@@ -22,7 +22,7 @@ func TestAgentDesktopAPI(t *testing.T) {
 	tokens, err := queue.ParseTokens("anna=anna-token-0123456789")
 	require.NoError(t, err)
 	var readied []string
-	srv := httptest.NewServer(svc.Handler(tokens, func(q []string) { readied = q }))
+	srv := httptest.NewServer(svc.Handler(tokens, func(_ context.Context, q []string) { readied = q }))
 	defer srv.Close()
 	do := func(method, path, token, body string) (int, map[string]any) {
 		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -77,48 +78,53 @@ func TestLeasesRingOnceAndHeedRevocations(t *testing.T) {
 // takes the next lease it brings, instead of going to Redis (where it would
 // take the agent being claimed and withdraw the other's ring).
 func TestLeasesWaitForTheClaimInFlight(t *testing.T) {
-	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	now := func() time.Time { return at }
-	ctx := context.Background()
-	l := newLeases()
-	l.put(Lease{Queue: "booking", Agent: "x", Token: "1", Until: at.Add(3 * time.Second)})
-	_, ok := l.take(ctx, "booking", now)
-	require.True(t, ok)
-
-	got := make(chan Lease, 1)
-	go func() {
-		le, ok := l.take(ctx, "booking", now)
-		if ok {
-			got <- le
-		}
-		close(got)
-	}()
-	select {
-	case <-got:
-		t.Fatal("the second caller did not wait for the claim")
-	case <-time.After(20 * time.Millisecond):
-	}
-	l.claimed("booking", Lease{Queue: "booking", Agent: "y", Token: "2", Until: at.Add(3 * time.Second)}, true)
-	le, ok := <-got
-	require.True(t, ok)
-	require.Equal(t, "y", le.Agent)
-
-	// y's claim brings no lease: the waiter goes to Redis.
-	took := make(chan bool, 1)
-	go func() {
+	synctest.Test(t, func(t *testing.T) {
+		at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		now := func() time.Time { return at }
+		ctx := context.Background()
+		l := newLeases()
+		l.put(Lease{Queue: "booking", Agent: "x", Token: "1", Until: at.Add(3 * time.Second)})
 		_, ok := l.take(ctx, "booking", now)
-		took <- ok
-	}()
-	time.Sleep(20 * time.Millisecond)
-	l.claimed("booking", Lease{}, false)
-	require.False(t, <-took)
+		require.True(t, ok)
 
-	// A claim that does not return in time: the waiter goes to Redis.
-	l.put(Lease{Queue: "booking", Agent: "z", Token: "3", Until: at.Add(3 * time.Second)})
-	_, ok = l.take(ctx, "booking", now)
-	require.True(t, ok)
-	start := time.Now()
-	_, ok = l.take(ctx, "booking", now)
-	require.False(t, ok)
-	require.GreaterOrEqual(t, time.Since(start), claimWait)
+		got := make(chan Lease, 1)
+		go func() {
+			le, ok := l.take(ctx, "booking", now)
+			if ok {
+				got <- le
+			}
+			close(got)
+		}()
+		time.Sleep(claimWait / 2)
+		synctest.Wait()
+		select {
+		case <-got:
+			t.Fatal("the second caller did not wait for the claim")
+		default:
+		}
+		l.claimed("booking", Lease{Queue: "booking", Agent: "y", Token: "2", Until: at.Add(3 * time.Second)}, true)
+		le, ok := <-got
+		require.True(t, ok)
+		require.Equal(t, "y", le.Agent)
+
+		// y's claim brings no lease: the waiter goes to Redis.
+		took := make(chan bool, 1)
+		go func() {
+			_, ok := l.take(ctx, "booking", now)
+			took <- ok
+		}()
+		synctest.Wait() // the waiter waits for the claim
+		l.claimed("booking", Lease{}, false)
+		require.False(t, <-took)
+
+		// A claim that does not return in time: the waiter goes to Redis
+		// after claimWait, not before.
+		l.put(Lease{Queue: "booking", Agent: "z", Token: "3", Until: at.Add(3 * time.Second)})
+		_, ok = l.take(ctx, "booking", now)
+		require.True(t, ok)
+		start := time.Now()
+		_, ok = l.take(ctx, "booking", now)
+		require.False(t, ok)
+		require.Equal(t, claimWait, time.Since(start))
+	})
 }

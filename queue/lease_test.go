@@ -110,7 +110,7 @@ func TestClaimRecordsTheCallerRingingAndGivesTheNextLease(t *testing.T) {
 	require.Equal(t, "c1", x.CallID)
 	info, err := r.s.Call(context.Background(), "c1")
 	require.NoError(t, err)
-	require.Equal(t, "ringing", info.State)
+	require.Equal(t, queue.StateRinging, info.State)
 	require.Equal(t, "x", info.Agent)
 	require.Equal(t, "+39347", info.Caller)
 	waiting, err := r.s.Waiting(context.Background(), "booking")

@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/centralino-cup/centralino/clock"
 )
 
 // Service applies SPEC §4's agent rules on the shared store.
 type Service struct {
 	store  *Store
-	now    func() time.Time
+	now    clock.Clock
 	wrapUp time.Duration
 	log    *slog.Logger
 }
@@ -21,8 +23,8 @@ type Options struct {
 	// WrapUp is the pause after each call before the agent is offered the
 	// next (0: the default 10 s; negative: none).
 	WrapUp time.Duration
-	// Clock gives now (default time.Now).
-	Clock func() time.Time
+	// Clock gives now (required).
+	Clock clock.Clock
 	Log   *slog.Logger
 }
 
@@ -34,10 +36,7 @@ func NewService(store *Store, o Options) *Service {
 	case o.WrapUp < 0:
 		o.WrapUp = 0
 	}
-	if o.Clock == nil {
-		o.Clock = time.Now
-	}
-	return &Service{store: store, now: o.Clock, wrapUp: o.WrapUp, log: o.Log.With("component", "queue")}
+	return &Service{store: store, now: clock.Must(o.Clock, "queue service"), wrapUp: o.WrapUp, log: o.Log.With("component", "queue")}
 }
 
 // Login registers an agent on a SIP endpoint with the queues (skills) it

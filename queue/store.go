@@ -177,13 +177,27 @@ type CallInfo struct {
 	Recall  bool              `json:"recall"`
 	Entered time.Time         `json:"entered_at"`
 	Keyed   map[string]string `json:"keyed"`
-	// State is waiting, ringing or connected; Agent is set from ringing.
-	State string `json:"-"`
-	Agent string `json:"-"`
-	Owner string `json:"-"`
+	// State is where the caller is; Agent is set from ringing.
+	State CallState `json:"-"`
+	Agent string    `json:"-"`
+	Owner string    `json:"-"`
 	// Talk is set once connected (Talking).
 	Talk Conversation `json:"-"`
 }
+
+// CallState is a caller's state as Redis keeps it (the call hash's
+// "state", written by the Lua scripts).
+type CallState string
+
+// Caller states in Redis.
+const (
+	// StateWaiting: in its queue's waiting set.
+	StateWaiting CallState = "waiting"
+	// StateRinging: paired with an agent whose phone rings.
+	StateRinging CallState = "ringing"
+	// StateConnected: talking to the agent (out of the queue).
+	StateConnected CallState = "connected"
+)
 
 // Conversation is what a controller taking over after a restart needs of
 // a caller connected to an agent.
@@ -205,7 +219,7 @@ func (s *Store) Call(ctx context.Context, callID string) (CallInfo, error) {
 	}
 	ms, _ := strconv.ParseInt(m["entered_ms"], 10, 64)
 	c := CallInfo{CallID: callID, Queue: m["queue"], Caller: m["caller"], Recall: m["recall"] == "1", Entered: time.UnixMilli(ms).UTC(),
-		State: m["state"], Agent: m["agent"], Owner: m["owner"]}
+		State: CallState(m["state"]), Agent: m["agent"], Owner: m["owner"]}
 	if m["agent_channel"] != "" {
 		ms, _ := strconv.ParseInt(m["connected_ms"], 10, 64)
 		c.Talk = Conversation{CallerChannel: m["caller_channel"], AgentChannel: m["agent_channel"], Bridge: m["bridge"],

@@ -168,7 +168,7 @@ func TestTwoInstancesAssignEachCallOnce(t *testing.T) {
 	s1, rdb, prefix := newStore(t)
 	s2 := queue.NewStore(rdb, prefix)
 	ctx := context.Background()
-	svc := queue.NewService(s1, queue.Options{Log: quiet()})
+	svc := queue.NewService(s1, queue.Options{Clock: time.Now, Log: quiet()})
 	const agents, calls = 20, 50
 	for i := range agents {
 		id := "agent" + string(rune('a'+i))
@@ -327,20 +327,19 @@ func mustAgent(t *testing.T, s *queue.Store, id string) queue.Agent {
 // ends with an error instead of crashing on the closed subscription.
 func TestRunEndsWhenRedisCloses(t *testing.T) {
 	store, rdb, prefix := newStore(t)
-	svc := queue.NewService(store, queue.Options{Log: quiet()})
-	op := queue.NewOperator(queue.OperatorConfig{Instance: "i1"}, store, svc, nil, nil, nil, prometheus.NewRegistry(), quiet())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- op.Run(ctx, []string{"booking"}) }()
+	svc := queue.NewService(store, queue.Options{Clock: time.Now, Log: quiet()})
+	op := queue.NewOperator(queue.OperatorConfig{Instance: "i1", Queues: []string{"booking"}}, store, svc, nil, nil, time.Now, prometheus.NewRegistry(), quiet())
+	ctx := context.Background()
+	require.NoError(t, op.Start(ctx))
+	defer op.Stop()
 	require.Eventually(t, func() bool {
 		n, err := rdb.PubSubNumSub(ctx, prefix+":owner:i1").Result()
 		return err == nil && n[prefix+":owner:i1"] == 1
 	}, 5*time.Second, 10*time.Millisecond, "the operator subscribed")
 	require.NoError(t, rdb.Close())
 	select {
-	case err := <-done:
-		require.ErrorContains(t, err, "subscription closed")
+	case <-op.Done():
+		require.ErrorContains(t, op.Err(), "subscription closed")
 	case <-time.After(5 * time.Second):
 		t.Fatal("the operator did not end")
 	}

@@ -13,21 +13,17 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/centralino-cup/centralino/clock"
 	"github.com/centralino-cup/centralino/pii"
+	"github.com/centralino-cup/centralino/postgres"
+	"github.com/centralino-cup/centralino/queue"
 )
 
 //go:embed queries/*.sql
-var queries embed.FS
+var queryFiles embed.FS
 
-func query(name string) string {
-	b, err := queries.ReadFile("queries/" + name + ".sql")
-	if err != nil {
-		panic("recall: no query " + name)
-	}
-	return string(b)
-}
-
-var insertRequest = query("insert_request")
+// queries is the package's SQL, one file per statement.
+var queries = postgres.LoadQueries(queryFiles, "recall")
 
 // Reason is why a recall was asked.
 type Reason string
@@ -73,16 +69,22 @@ type Accepted struct {
 // Service stores recall requests.
 type Service struct {
 	db  *pgxpool.Pool
-	now func() time.Time
+	now clock.Clock
 	log *slog.Logger
 }
 
-// NewService builds the store; clock nil means time.Now.
-func NewService(db *pgxpool.Pool, clock func() time.Time, log *slog.Logger) *Service {
-	if clock == nil {
-		clock = time.Now
-	}
-	return &Service{db: db, now: clock, log: log.With("component", "recall")}
+// NewService builds the store.
+func NewService(db *pgxpool.Pool, now clock.Clock, log *slog.Logger) *Service {
+	return &Service{db: db, now: clock.Must(now, "recall"), log: log.With("component", "recall")}
+}
+
+var _ queue.Recalls = (*Service)(nil)
+
+// KeepPlace stores the recall a caller waiting in the queue accepted (the
+// two-minute rule): it keeps the time the caller entered the queue.
+func (s *Service) KeepPlace(ctx context.Context, t queue.Ticket, entered time.Time) (int64, error) {
+	a, err := s.Request(ctx, Request{Phone: t.Caller, Reason: ReasonWait, CallID: t.CallID, Queue: t.Queue, QueueEnteredAt: entered})
+	return a.ID, err
 }
 
 var italianE164 = regexp.MustCompile(`^\+39[0-9]{6,12}$`)
@@ -112,7 +114,7 @@ func (s *Service) Request(ctx context.Context, r Request) (Accepted, error) {
 	}
 	var a Accepted
 	var created bool
-	err := s.db.QueryRow(ctx, insertRequest, pgx.NamedArgs{
+	err := s.db.QueryRow(ctx, queries.Get("insert_request"), pgx.NamedArgs{
 		"phone": r.Phone, "reason": string(r.Reason), "call_id": callID, "queue_name": r.Queue,
 		"priority": r.Priority, "queue_entered_at": r.QueueEnteredAt, "now": now, "not_before": r.NotBefore,
 	}).Scan(&a.ID, &a.NotBefore, &created)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/centralino-cup/centralino/postgres/pgtest"
+	"github.com/centralino-cup/centralino/queue"
 	"github.com/centralino-cup/centralino/recall"
 )
 
@@ -57,4 +58,26 @@ func TestRequest(t *testing.T) {
 	}
 	require.NoError(t, db.QueryRow(ctx, "select count(*) from recall_requests").Scan(&n))
 	require.Equal(t, 1, n, "refused requests store nothing")
+}
+
+// A caller who accepts the two-minute offer keeps the time it entered the
+// queue, on a durable wait recall.
+func TestKeepPlace(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	svc := recall.NewService(db, func() time.Time { return now }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx := context.Background()
+	entered := now.Add(-2 * time.Minute)
+	id, err := svc.KeepPlace(ctx, queue.Ticket{Caller: "+393471234567", Queue: "cancellation"}, entered)
+	require.NoError(t, err)
+	var reason, q string
+	var at time.Time
+	require.NoError(t, db.QueryRow(ctx, "select reason::text, queue_name, queue_entered_at from recall_requests where id = $1", id).Scan(&reason, &q, &at))
+	require.Equal(t, "wait", reason)
+	require.Equal(t, "cancellation", q)
+	require.True(t, entered.Equal(at))
+	// A withheld number cannot be called back: nothing stored.
+	_, err = svc.KeepPlace(ctx, queue.Ticket{Queue: "booking"}, entered)
+	require.ErrorIs(t, err, recall.ErrInvalidRequest)
 }

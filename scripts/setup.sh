@@ -84,7 +84,7 @@ if ! redis_up; then
 fi
 
 # --- Prompt tools -------------------------------------------------------------
-# espeak-ng and sox render the Italian prompt catalogue (ivr/prompts/it.yaml).
+# espeak-ng and sox render the Italian prompt catalogue (prompts/it.yaml).
 missing=()
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v sox >/dev/null || missing+=(sox)

@@ -4,16 +4,15 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
+
+	"github.com/centralino-cup/centralino/clock"
 )
 
 // StatusHandler takes Twilio's status callbacks. publicURL is the URL
 // Twilio calls (what it signs); a forged or missing signature gets 403 and
 // changes nothing.
-func (o *Outbox) StatusHandler(v Verifier, publicURL string, clock func() time.Time, log *slog.Logger) http.Handler {
-	if clock == nil {
-		clock = time.Now
-	}
+func (o *Outbox) StatusHandler(v Verifier, publicURL string, now clock.Clock, log *slog.Logger) http.Handler {
+	now = clock.Must(now, "sms status webhook")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		params, ok := signedForm(w, r, v, publicURL, log)
 		if !ok {
@@ -25,7 +24,7 @@ func (o *Outbox) StatusHandler(v Verifier, publicURL string, clock func() time.T
 			return
 		}
 		code, _ := strconv.Atoi(params["ErrorCode"])
-		if _, err := o.Status(r.Context(), sid, status, code, clock()); err != nil {
+		if _, err := o.Status(r.Context(), sid, status, code, now()); err != nil {
 			log.Error("recording sms status", "err", err)
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return

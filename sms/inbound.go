@@ -13,13 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/centralino-cup/centralino/booking"
+	"github.com/centralino-cup/centralino/clock"
 	"github.com/centralino-cup/centralino/pii"
-)
-
-var (
-	qLastReminder = query("last_reminder")
-	qOptIn        = query("optin")
-	qOptedOut     = query("opted_out")
 )
 
 // Canceller cancels bookings (booking.Service).
@@ -51,7 +46,7 @@ func keyword(body string) string {
 // OptedOut reports whether a number replied STOP.
 func (o *Outbox) OptedOut(ctx context.Context, phone string) (bool, error) {
 	var out bool
-	err := o.db.QueryRow(ctx, qOptedOut, pgx.NamedArgs{"phone": phone}).Scan(&out)
+	err := o.db.QueryRow(ctx, queries.Get("opted_out"), pgx.NamedArgs{"phone": phone}).Scan(&out)
 	return out, err
 }
 
@@ -64,14 +59,14 @@ func (o *Outbox) Reply(ctx context.Context, bookings Canceller, from, body strin
 	word := keyword(body)
 	switch {
 	case stopWords[word]:
-		_, err := o.db.Exec(ctx, qOptOut, pgx.NamedArgs{"phone": from, "now": now})
+		_, err := o.db.Exec(ctx, queries.Get("optout"), pgx.NamedArgs{"phone": from, "now": now})
 		return "opted_out", err
 	case startWords[word]:
-		_, err := o.db.Exec(ctx, qOptIn, pgx.NamedArgs{"phone": from})
+		_, err := o.db.Exec(ctx, queries.Get("optin"), pgx.NamedArgs{"phone": from})
 		return "opted_in", err
 	case cancelWords[word]:
 		var number string
-		err := o.db.QueryRow(ctx, qLastReminder, pgx.NamedArgs{"phone": from}).Scan(&number)
+		err := o.db.QueryRow(ctx, queries.Get("last_reminder"), pgx.NamedArgs{"phone": from}).Scan(&number)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return "ignored", nil
 		}
@@ -97,10 +92,8 @@ func (o *Outbox) Reply(ctx context.Context, bookings Canceller, from, body strin
 // InboundHandler takes replies (Twilio's incoming-message webhook at
 // publicURL); a forged or missing signature gets 403 and changes nothing.
 // It answers an empty TwiML: replies go through the outbox.
-func (o *Outbox) InboundHandler(v Verifier, publicURL string, bookings Canceller, clock func() time.Time, log *slog.Logger) http.Handler {
-	if clock == nil {
-		clock = time.Now
-	}
+func (o *Outbox) InboundHandler(v Verifier, publicURL string, bookings Canceller, now clock.Clock, log *slog.Logger) http.Handler {
+	now = clock.Must(now, "sms inbound webhook")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		params, ok := signedForm(w, r, v, publicURL, log)
 		if !ok {
@@ -110,7 +103,7 @@ func (o *Outbox) InboundHandler(v Verifier, publicURL string, bookings Canceller
 			http.Error(w, "From is required", http.StatusBadRequest)
 			return
 		}
-		done, err := o.Reply(r.Context(), bookings, params["From"], params["Body"], clock())
+		done, err := o.Reply(r.Context(), bookings, params["From"], params["Body"], now())
 		if err != nil {
 			log.Error("handling sms reply", "phone", pii.Phone(params["From"]), "err", err)
 			http.Error(w, "internal error", http.StatusInternalServerError)

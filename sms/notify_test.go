@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/centralino-cup/centralino/booking"
-	"github.com/centralino-cup/centralino/ivr"
+	"github.com/centralino-cup/centralino/hours"
 	"github.com/centralino-cup/centralino/postgres/pgtest"
 	"github.com/centralino-cup/centralino/sms"
 )
@@ -36,7 +36,7 @@ func newRegion(t *testing.T) *region {
 		_, err := db.Exec(ctx, sql)
 		require.NoError(t, err)
 	}
-	hours, err := ivr.NewHours(ivr.DefaultHours())
+	hours, err := hours.New(hours.Default())
 	require.NoError(t, err)
 	r := &region{db: db, clock: &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, rome).UTC()}}
 	n := sms.Notifier{Outbox: sms.NewOutbox(db), Quiet: sms.Quiet{Loc: rome, From: 9, To: 20, Holidays: hours},

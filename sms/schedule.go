@@ -2,7 +2,7 @@ package sms
 
 import "time"
 
-// Holidays tells national and local holidays (ivr.Hours implements it).
+// Holidays tells national and local holidays (hours.Schedule).
 type Holidays interface {
 	Holiday(t time.Time) (string, bool)
 }

@@ -12,7 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"golang.org/x/time/rate"
 
+	"github.com/centralino-cup/centralino/clock"
 	"github.com/centralino-cup/centralino/pii"
+	"github.com/centralino-cup/centralino/startstop"
 )
 
 // Transport sends one message (Twilio, or anything speaking like it).
@@ -36,6 +38,9 @@ type SenderConfig struct {
 	// Lease is how long a claim holds before another sender may take the
 	// message over (default 1 min).
 	Lease time.Duration
+	// Poll is how often the sender looks for due messages when none was
+	// due (default 1 s).
+	Poll time.Duration
 }
 
 // Sender delivers the outbox: claim, send, record (SPEC §6).
@@ -44,42 +49,55 @@ type Sender struct {
 	outbox  *Outbox
 	t       Transport
 	limiter *rate.Limiter
-	now     func() time.Time
+	now     clock.Clock
 	log     *slog.Logger
 	sent    *prometheus.CounterVec
+	loop    startstop.Loop
 }
 
-// NewSender builds a sender.
-func NewSender(cfg SenderConfig, outbox *Outbox, t Transport, clock func() time.Time, reg prometheus.Registerer, log *slog.Logger) *Sender {
+// NewSender builds a sender; Start runs it.
+func NewSender(cfg SenderConfig, outbox *Outbox, t Transport, now clock.Clock, reg prometheus.Registerer, log *slog.Logger) *Sender {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 50
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = time.Minute
 	}
-	if clock == nil {
-		clock = time.Now
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
 	}
 	limit := rate.Inf
 	if cfg.PerSecond > 0 {
 		limit = rate.Limit(cfg.PerSecond)
 	}
-	return &Sender{cfg: cfg, outbox: outbox, t: t, limiter: rate.NewLimiter(limit, 1), now: clock,
+	return &Sender{cfg: cfg, outbox: outbox, t: t, limiter: rate.NewLimiter(limit, 1), now: clock.Must(now, "sms sender"),
 		log: log.With("component", "sms", "sender", cfg.Owner),
 		sent: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "centralino_sms_messages_total",
 			Help: "SMS handled by the sender, by kind and result (accepted, retry, failed)."}, []string{"kind", "result"})}
 }
 
-// Run delivers until ctx ends, looking for due messages every poll.
-func (s *Sender) Run(ctx context.Context, poll time.Duration) error {
-	t := time.NewTicker(poll)
+// Start runs the sender until Stop: it delivers what is due, and looks
+// again every Poll when nothing was.
+func (s *Sender) Start(ctx context.Context) error {
+	if _, err := s.loop.Begin(ctx); err != nil {
+		return fmt.Errorf("sms sender: %w", err)
+	}
+	s.loop.Go(s.run)
+	return nil
+}
+
+// Stop ends the sender and waits for the message in hand to be recorded.
+func (s *Sender) Stop() { s.loop.Stop() }
+
+func (s *Sender) run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
 	for {
 		n, err := s.Tick(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("sending sms", "err", err)
 		}
-		if n > 0 {
+		if n > 0 && ctx.Err() == nil {
 			continue // more may be due at once
 		}
 		select {
@@ -160,7 +178,7 @@ func (s *Sender) deliver(ctx context.Context, c Claimed) error {
 			s.sent.WithLabelValues(string(c.Kind), "failed").Inc()
 			if se.Code == codeOptedOut || se.Code == codeLandline {
 				// The number is marked: nothing more is tried on it.
-				if _, oerr := s.outbox.db.Exec(ctx, qOptOut, pgx.NamedArgs{"phone": c.Phone, "now": s.now()}); oerr != nil {
+				if _, oerr := s.outbox.db.Exec(ctx, queries.Get("optout"), pgx.NamedArgs{"phone": c.Phone, "now": s.now()}); oerr != nil {
 					log.Error("marking the number", "err", oerr)
 				}
 			}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/centralino-cup/centralino/ivr"
+	"github.com/centralino-cup/centralino/hours"
 	"github.com/centralino-cup/centralino/sms"
 )
 
@@ -77,7 +77,7 @@ func TestTextFitsOneSegmentAndSaysNoMore(t *testing.T) {
 }
 
 func TestQuietHours(t *testing.T) {
-	hours, err := ivr.NewHours(ivr.DefaultHours())
+	hours, err := hours.New(hours.Default())
 	require.NoError(t, err)
 	q := sms.Quiet{Loc: rome, From: 9, To: 20, Holidays: hours}
 	at := func(m time.Month, d, h, min int) time.Time { return time.Date(2026, m, d, h, min, 0, 0, rome) }

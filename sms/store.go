@@ -14,29 +14,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/centralino-cup/centralino/phone"
+	"github.com/centralino-cup/centralino/postgres"
 )
 
 //go:embed queries/*.sql
 var queryFiles embed.FS
 
-func query(name string) string {
-	b, err := queryFiles.ReadFile("queries/" + name + ".sql")
-	if err != nil {
-		panic("sms: no query " + name)
-	}
-	return string(b)
-}
-
-var (
-	qEnqueue  = query("enqueue")
-	qClaim    = query("claim")
-	qAccepted = query("accepted")
-	qRetry    = query("retry")
-	qFailed   = query("failed")
-	qWithdraw = query("withdraw")
-	qOptOut   = query("optout")
-	qStatus   = query("status")
-)
+// queries is the package's SQL, one file per statement.
+var queries = postgres.LoadQueries(queryFiles, "sms")
 
 // Errors.
 var (
@@ -94,7 +79,7 @@ func (o *Outbox) Enqueue(ctx context.Context, tx Execer, m Message, now time.Tim
 	if m.BookingNumber == "" || m.Body == "" || m.Due.IsZero() {
 		return false, fmt.Errorf("%w: booking number, body and due time are required", ErrInvalid)
 	}
-	tag, err := tx.Exec(ctx, qEnqueue, pgx.NamedArgs{"key": m.Key(), "kind": string(m.Kind), "booking_number": m.BookingNumber,
+	tag, err := tx.Exec(ctx, queries.Get("enqueue"), pgx.NamedArgs{"key": m.Key(), "kind": string(m.Kind), "booking_number": m.BookingNumber,
 		"phone": n.E164, "body": m.Body, "due_at": m.Due, "now": now})
 	if err != nil {
 		return false, fmt.Errorf("enqueueing sms: %w", err)
@@ -117,7 +102,7 @@ type Claimed struct {
 
 // Claim takes up to n due messages for owner until now+lease.
 func (o *Outbox) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, n int) ([]Claimed, error) {
-	rows, err := o.db.Query(ctx, qClaim, pgx.NamedArgs{"owner": owner, "lease_until": now.Add(lease), "now": now, "n": n})
+	rows, err := o.db.Query(ctx, queries.Get("claim"), pgx.NamedArgs{"owner": owner, "lease_until": now.Add(lease), "now": now, "n": n})
 	if err != nil {
 		return nil, fmt.Errorf("claiming sms: %w", err)
 	}
@@ -152,23 +137,23 @@ func (o *Outbox) held(ctx context.Context, sql string, args pgx.NamedArgs) error
 
 // Accepted records Twilio's MessageSid.
 func (o *Outbox) Accepted(ctx context.Context, id int64, owner, sid string, now time.Time) error {
-	return o.held(ctx, qAccepted, pgx.NamedArgs{"id": id, "owner": owner, "sid": sid, "now": now})
+	return o.held(ctx, queries.Get("accepted"), pgx.NamedArgs{"id": id, "owner": owner, "sid": sid, "now": now})
 }
 
 // Retry puts a message back for another attempt at at.
 func (o *Outbox) Retry(ctx context.Context, id int64, owner string, at time.Time, code int, now time.Time) error {
-	return o.held(ctx, qRetry, pgx.NamedArgs{"id": id, "owner": owner, "at": at, "code": code, "now": now})
+	return o.held(ctx, queries.Get("retry"), pgx.NamedArgs{"id": id, "owner": owner, "at": at, "code": code, "now": now})
 }
 
 // Fail ends a message that can never be delivered.
 func (o *Outbox) Fail(ctx context.Context, id int64, owner string, code int, now time.Time) error {
-	return o.held(ctx, qFailed, pgx.NamedArgs{"id": id, "owner": owner, "code": code, "now": now})
+	return o.held(ctx, queries.Get("failed"), pgx.NamedArgs{"id": id, "owner": owner, "code": code, "now": now})
 }
 
 // Withdraw drops a booking's pending messages of a kind (the reminder of a
 // cancelled booking) and returns how many.
 func (o *Outbox) Withdraw(ctx context.Context, tx Execer, bookingNumber string, kind Kind, now time.Time) (int64, error) {
-	tag, err := tx.Exec(ctx, qWithdraw, pgx.NamedArgs{"booking_number": bookingNumber, "kind": string(kind), "now": now})
+	tag, err := tx.Exec(ctx, queries.Get("withdraw"), pgx.NamedArgs{"booking_number": bookingNumber, "kind": string(kind), "now": now})
 	if err != nil {
 		return 0, fmt.Errorf("withdrawing sms: %w", err)
 	}
@@ -191,7 +176,7 @@ func (o *Outbox) Status(ctx context.Context, sid, twilioStatus string, code int,
 	if code != 0 {
 		c = &code
 	}
-	tag, err := o.db.Exec(ctx, qStatus, pgx.NamedArgs{"sid": sid, "status": status, "code": c, "now": now})
+	tag, err := o.db.Exec(ctx, queries.Get("status"), pgx.NamedArgs{"sid": sid, "status": status, "code": c, "now": now})
 	if err != nil {
 		return false, fmt.Errorf("recording sms status: %w", err)
 	}

@@ -25,7 +25,7 @@ func TestBenchSmall(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	_, err := seed.Run(ctx, db, seed.Options{Scale: "small", Start: time.Now(), Seed: 3}, quiet)
 	require.NoError(t, err)
-	svc := booking.NewService(db, booking.Options{Log: quiet})
+	svc := booking.NewService(db, booking.Options{Clock: time.Now, Log: quiet})
 	var out bytes.Buffer
 	res, err := bench.Run(ctx, db, svc, bench.Options{Lookups: 50, Clients: 4, Duration: time.Second, Log: quiet}, &out)
 	require.NoError(t, err)

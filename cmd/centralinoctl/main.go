@@ -29,10 +29,12 @@ import (
 	"github.com/centralino-cup/centralino/booking"
 	"github.com/centralino-cup/centralino/booking/bench"
 	"github.com/centralino-cup/centralino/booking/seed"
+	"github.com/centralino-cup/centralino/clock"
 	"github.com/centralino-cup/centralino/config"
 	"github.com/centralino-cup/centralino/ivr"
 	ivrbench "github.com/centralino-cup/centralino/ivr/bench"
 	"github.com/centralino-cup/centralino/postgres"
+	"github.com/centralino-cup/centralino/prompts"
 	queuebench "github.com/centralino-cup/centralino/queue/bench"
 	"github.com/centralino-cup/centralino/recall"
 	smsbench "github.com/centralino-cup/centralino/sms/bench"
@@ -152,7 +154,7 @@ func runPrompts(ctx context.Context, url string, log *slog.Logger, args []string
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cat, err := ivr.LoadCatalogue()
+	cat, err := prompts.LoadCatalogue()
 	if err != nil {
 		return err
 	}
@@ -165,7 +167,7 @@ func runPrompts(ctx context.Context, url string, log *slog.Logger, args []string
 		if err := postgres.Migrate(ctx, db, log); err != nil {
 			return err
 		}
-		if cat, err = ivr.CatalogueWithNames(ctx, booking.NewService(db, booking.Options{Log: log})); err != nil {
+		if cat, err = ivr.CatalogueWithNames(ctx, booking.NewService(db, booking.Options{Clock: clock.Wall(), Log: log})); err != nil {
 			return err
 		}
 	}
@@ -224,7 +226,7 @@ func runBenchBooking(ctx context.Context, cfg config.Config, log *slog.Logger, a
 	}
 	// The service logs nothing per booking here: the figures are the
 	// booking core's, not the logger's.
-	svc := booking.NewService(db, booking.Options{HoldTTL: cfg.Booking.HoldTTL, Log: slog.New(slog.DiscardHandler)})
+	svc := booking.NewService(db, booking.Options{HoldTTL: cfg.Booking.HoldTTL, Clock: clock.Wall(), Log: slog.New(slog.DiscardHandler)})
 	res, err := bench.Run(ctx, db, svc, bench.Options{Lookups: *lookups, Clients: *clients, Duration: *duration, Log: log}, os.Stdout)
 	if err != nil {
 		return err
@@ -297,7 +299,7 @@ func runBenchQueue(ctx context.Context, cfg config.Config, log *slog.Logger, arg
 		Password: cfg.ARI.Password, RequestTimeout: cfg.ARI.RequestTimeout}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	_, err = queuebench.Run(ctx, ari, rdb, recall.NewService(db, nil, log), o, log.With("bench", "queue"), os.Stdout)
+	_, err = queuebench.Run(ctx, ari, rdb, recall.NewService(db, clock.Wall(), log), o, log.With("bench", "queue"), os.Stdout)
 	return err
 }
 

@@ -21,8 +21,11 @@ import (
 	"github.com/centralino-cup/centralino/asterisk"
 	"github.com/centralino-cup/centralino/booking"
 	"github.com/centralino-cup/centralino/booking/seed"
+	"github.com/centralino-cup/centralino/calls"
 	"github.com/centralino-cup/centralino/callsim"
+	"github.com/centralino-cup/centralino/hours"
 	"github.com/centralino-cup/centralino/ivr"
+	"github.com/centralino-cup/centralino/prompts"
 	"github.com/centralino-cup/centralino/recall"
 )
 
@@ -48,7 +51,7 @@ func Prepare(ctx context.Context, db *pgxpool.Pool, promptDir, studioDir string,
 		}
 		log.Info("bench region seeded", "slots", rep.Slots)
 	}
-	cat, err := ivr.CatalogueWithNames(ctx, booking.NewService(db, booking.Options{Log: log}))
+	cat, err := ivr.CatalogueWithNames(ctx, booking.NewService(db, booking.Options{Clock: time.Now, Log: log}))
 	if err != nil {
 		return err
 	}
@@ -65,7 +68,7 @@ type keyer struct {
 }
 
 func (k *keyer) answer(ctx context.Context, id, keys string) error {
-	i, err := k.call.WaitMedia(ctx, "sound:"+ivr.PromptDir+"/"+id, k.next)
+	i, err := k.call.WaitMedia(ctx, "sound:"+prompts.Dir+"/"+id, k.next)
 	if err != nil {
 		return err
 	}
@@ -83,7 +86,7 @@ func Run(ctx context.Context, db *pgxpool.Pool, ari asterisk.Config, log *slog.L
 	var res Result
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	hours, err := ivr.NewHours(ivr.DefaultHours())
+	hours, err := hours.New(hours.Default())
 	if err != nil {
 		return res, err
 	}
@@ -102,20 +105,21 @@ func Run(ctx context.Context, db *pgxpool.Pool, ari asterisk.Config, log *slog.L
 		return res, err
 	}
 	bookings := booking.NewService(db, booking.Options{Clock: clock, Log: log})
-	flow := ivr.NewFlow(ivr.DefaultConfig(), ivr.Deps{
-		Slots: bookings, Holds: bookings, Bookings: bookings,
-		Recalls:  recall.NewService(db, clock, log),
-		Operator: ivr.AppQueue{Context: "cup-operator", Application: ari.Application, Timeout: time.Minute},
-		Records:  ivr.NewRecords(db),
-		Hours:    hours,
-		Speaker:  asterisk.Italian{Loc: hours.Location(), PromptDir: ivr.PromptDir},
-		Clock:    clock,
-		Log:      log,
-	})
 	app := "bench-ivr-" + uuid.NewString()[:8]
 	ivrCfg := ari
 	ivrCfg.Application = app
-	ctl := asterisk.New(ivrCfg, &ivr.Stasis{Flow: flow}, prometheus.NewRegistry(), log)
+	var stasis ivr.Stasis
+	ctl := asterisk.New(ivrCfg, &stasis, prometheus.NewRegistry(), log)
+	stasis.Flow = ivr.NewFlow(ivr.DefaultConfig(), ivr.Deps{
+		Slots: bookings, Holds: bookings, Bookings: bookings,
+		Recalls:  recall.NewService(db, clock, log),
+		Operator: ivr.AppQueue{Dialplan: ctl, Context: "cup-operator", Application: ari.Application, Timeout: time.Minute},
+		Records:  calls.NewRecords(db),
+		Hours:    hours,
+		Speaker:  asterisk.Italian{Loc: hours.Location(), PromptDir: prompts.Dir},
+		Clock:    clock,
+		Log:      log,
+	})
 	if err := ctl.Start(ctx); err != nil {
 		return res, err
 	}
@@ -185,7 +189,7 @@ func pickPrescription(ctx context.Context, db *pgxpool.Pool, now time.Time) (str
 func catalogue(media []string) []string {
 	var ids []string
 	for _, m := range media {
-		if id, ok := strings.CutPrefix(m, "sound:"+ivr.PromptDir+"/"); ok {
+		if id, ok := strings.CutPrefix(m, "sound:"+prompts.Dir+"/"); ok {
 			ids = append(ids, id)
 		}
 	}

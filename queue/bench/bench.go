@@ -37,7 +37,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/centralino-cup/centralino/asterisk"
-	"github.com/centralino-cup/centralino/ivr"
 	"github.com/centralino-cup/centralino/queue"
 )
 
@@ -87,12 +86,12 @@ type bench struct {
 	ari     asterisk.Config
 	placer  *asterisk.Client // places callers and moves app_queue members
 	rdb     *redis.Client
-	recalls ivr.Recalls
+	recalls queue.Recalls
 	log     *slog.Logger
 }
 
 // Run runs the loads and prints per-system lines and the JSON line.
-func Run(ctx context.Context, ari asterisk.Config, rdb *redis.Client, recalls ivr.Recalls, o Options, log *slog.Logger, out io.Writer) (Result, error) {
+func Run(ctx context.Context, ari asterisk.Config, rdb *redis.Client, recalls queue.Recalls, o Options, log *slog.Logger, out io.Writer) (Result, error) {
 	res := Result{Calls: o.Calls}
 	placerCfg := ari
 	placerCfg.Application = "bench-queue-" + uuid.NewString()[:8]
@@ -117,7 +116,7 @@ func Run(ctx context.Context, ari asterisk.Config, rdb *redis.Client, recalls iv
 	// each caller's estimate on entry against its actual wait.
 	var emu sync.Mutex
 	estimates := map[string]time.Duration{}
-	onEstimate := func(t ivr.Ticket, ewt time.Duration) {
+	onEstimate := func(t queue.Ticket, ewt time.Duration) {
 		emu.Lock()
 		estimates[t.Caller] = ewt
 		emu.Unlock()
@@ -228,7 +227,7 @@ func (b *bench) appQueueViaARI(ctx context.Context, o Options) (run, error) {
 }
 
 // centralino runs one load through a fresh Redis queue and agents.
-func (b *bench) centralino(ctx context.Context, o Options, runID int, onEstimate func(ivr.Ticket, time.Duration)) (run, error) {
+func (b *bench) centralino(ctx context.Context, o Options, runID int, onEstimate func(queue.Ticket, time.Duration)) (run, error) {
 	prefix := "bench:" + uuid.NewString()[:8]
 	defer func() {
 		keys, _ := b.rdb.Keys(context.Background(), prefix+":*").Result()
@@ -237,7 +236,7 @@ func (b *bench) centralino(ctx context.Context, o Options, runID int, onEstimate
 		}
 	}()
 	store := queue.NewStore(b.rdb, prefix)
-	svc := queue.NewService(store, queue.Options{WrapUp: -1, Log: b.log})
+	svc := queue.NewService(store, queue.Options{WrapUp: -1, Clock: time.Now, Log: b.log})
 	for i := range o.Agents {
 		id := fmt.Sprintf("r%02d", i+1)
 		if err := svc.Login(ctx, id, "Local/"+id+"@sim-agents-bench/n", []string{"bench"}); err != nil {
@@ -254,11 +253,12 @@ func (b *bench) centralino(ctx context.Context, o Options, runID int, onEstimate
 	}
 	defer ctl.Stop()
 	app := ctl.Application()
-	op = queue.NewOperator(queue.OperatorConfig{Instance: app, RecallAfter: time.Hour, OnEstimate: onEstimate,
-		DefaultHandleTime: 3 * time.Second}, store, svc, ctl, b.recalls, nil, prometheus.NewRegistry(), b.log)
-	rctx, rcancel := context.WithCancel(ctx)
-	defer rcancel()
-	go op.Run(rctx, []string{"bench"})
+	op = queue.NewOperator(queue.OperatorConfig{Instance: app, Queues: []string{"bench"}, RecallAfter: time.Hour, OnEstimate: onEstimate,
+		DefaultHandleTime: 3 * time.Second}, store, svc, ctl, b.recalls, time.Now, prometheus.NewRegistry(), b.log)
+	if err := op.Start(ctx); err != nil {
+		return run{}, err
+	}
+	defer op.Stop()
 	r, err := b.load(ctx, o, runID, 2*time.Minute, func(num string) { b.fire(ctx, "Local/"+app+"@bench-stasis/n", num) })
 	time.Sleep(4 * time.Second) // the last calls end
 	return r, err
@@ -401,7 +401,7 @@ type serve struct{ op **queue.Operator }
 // would have before handing it over).
 func (s serve) Handle(ctx context.Context, c *asterisk.Call) {
 	defer c.Hangup(context.Background())
-	_, _ = (*s.op).Serve(ctx, ivr.NewCall(c), ivr.Ticket{CallID: uuid.New(), Caller: c.Caller(), Queue: "bench"})
+	_, _ = (*s.op).Serve(ctx, c, queue.Ticket{CallID: uuid.New(), Caller: c.Caller(), Queue: "bench"})
 }
 func (serve) Recover(ctx context.Context, c *asterisk.Call) { c.Hangup(ctx) }
 

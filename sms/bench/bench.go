@@ -63,7 +63,7 @@ func Run(ctx context.Context, db *pgxpool.Pool, o Options, log *slog.Logger, out
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range o.Senders {
-		s := sms.NewSender(sms.SenderConfig{Owner: fmt.Sprintf("bench-%d", i+1), Batch: 100}, outbox, tw, nil, prometheus.NewRegistry(), log)
+		s := sms.NewSender(sms.SenderConfig{Owner: fmt.Sprintf("bench-%d", i+1), Batch: 100}, outbox, tw, time.Now, prometheus.NewRegistry(), log)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

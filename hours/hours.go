@@ -1,4 +1,8 @@
-package ivr
+// Package hours is the service's opening schedule (SPEC §3.1): a weekly
+// schedule in Europe/Rome, the Italian national holidays and the
+// configured local ones. The IVR, the queue, the recall dialler (retries
+// only in service hours), the SMS quiet hours and the report read it.
+package hours
 
 import (
 	"fmt"
@@ -10,8 +14,8 @@ import (
 	"github.com/rickar/cal/v2/it"
 )
 
-// HoursConfig is the service-hours section of the configuration.
-type HoursConfig struct {
+// Config is the service-hours section of the configuration.
+type Config struct {
 	// TimeZone of the schedule (default Europe/Rome).
 	TimeZone string `yaml:"time_zone"`
 	// Weekly maps an English weekday name (lower case) to its opening
@@ -22,16 +26,17 @@ type HoursConfig struct {
 	LocalHolidays []string `yaml:"local_holidays"`
 }
 
-// DefaultHours is SPEC §3's schedule: Mon–Fri 08:00–18:00, Sat
+// Default is SPEC §3's schedule: Mon–Fri 08:00–18:00, Sat
 // 08:00–13:00, Europe/Rome, no local holiday.
-func DefaultHours() HoursConfig {
+func Default() Config {
 	week := []string{"08:00-18:00"}
-	return HoursConfig{
+	return Config{
 		TimeZone: "Europe/Rome",
 		Weekly: map[string][]string{
 			"monday": week, "tuesday": week, "wednesday": week, "thursday": week, "friday": week,
 			"saturday": {"08:00-13:00"},
 		},
+		LocalHolidays: []string{},
 	}
 }
 
@@ -40,8 +45,8 @@ func DefaultHours() HoursConfig {
 var sanFrancesco = &cal.Holiday{Name: "San Francesco d'Assisi", Type: cal.ObservancePublic,
 	Month: time.October, Day: 4, Func: cal.CalcDayOfMonth, StartYear: 2026}
 
-// Hours answers "is the service open" and "when does it reopen".
-type Hours struct {
+// Schedule answers "is the service open" and "when does it reopen".
+type Schedule struct {
 	loc      *time.Location
 	week     [7][]span // by time.Weekday
 	holidays []*cal.Holiday
@@ -52,13 +57,13 @@ type Hours struct {
 // span is an opening range in minutes from local midnight.
 type span struct{ from, to int }
 
-// NewHours validates a schedule.
-func NewHours(c HoursConfig) (*Hours, error) {
+// New validates a schedule.
+func New(c Config) (*Schedule, error) {
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("service hours: time zone %q: %w", c.TimeZone, err)
 	}
-	h := &Hours{loc: loc, yearly: map[[2]int]bool{}, once: map[string]bool{},
+	h := &Schedule{loc: loc, yearly: map[[2]int]bool{}, once: map[string]bool{},
 		holidays: append(slices.Clone(it.Holidays), sanFrancesco)}
 	days := map[string]time.Weekday{"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday,
 		"wednesday": time.Wednesday, "thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday}
@@ -114,7 +119,7 @@ func parseSpan(s string) (span, error) {
 
 // Holiday reports whether the local day of t is a national or local
 // holiday, and its name.
-func (h *Hours) Holiday(t time.Time) (string, bool) {
+func (h *Schedule) Holiday(t time.Time) (string, bool) {
 	l := t.In(h.loc)
 	y, m, d := l.Date()
 	if h.once[l.Format(time.DateOnly)] || h.yearly[[2]int{int(m), d}] {
@@ -133,7 +138,7 @@ func (h *Hours) Holiday(t time.Time) (string, bool) {
 }
 
 // Open reports whether the service is open at t.
-func (h *Hours) Open(t time.Time) bool {
+func (h *Schedule) Open(t time.Time) bool {
 	l := t.In(h.loc)
 	if _, hol := h.Holiday(l); hol {
 		return false
@@ -150,7 +155,7 @@ func (h *Hours) Open(t time.Time) bool {
 // NextOpening returns the next instant at or after t when the service
 // opens (t itself when open), looking at most a year ahead; ok is false for
 // a schedule that never opens.
-func (h *Hours) NextOpening(t time.Time) (next time.Time, ok bool) {
+func (h *Schedule) NextOpening(t time.Time) (next time.Time, ok bool) {
 	if h.Open(t) {
 		return t, true
 	}
@@ -174,4 +179,4 @@ func (h *Hours) NextOpening(t time.Time) (next time.Time, ok bool) {
 
 // Location is the schedule's time zone, in which prompts say days and
 // hours.
-func (h *Hours) Location() *time.Location { return h.loc }
+func (h *Schedule) Location() *time.Location { return h.loc }

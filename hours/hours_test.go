@@ -1,4 +1,4 @@
-package ivr_test
+package hours_test
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/centralino-cup/centralino/ivr"
+	"github.com/centralino-cup/centralino/hours"
 )
 
 var rome, _ = time.LoadLocation("Europe/Rome")
@@ -15,9 +15,9 @@ func at(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d
 
 func TestHours(t *testing.T) {
 	t.Parallel()
-	cfg := ivr.DefaultHours()
+	cfg := hours.Default()
 	cfg.LocalHolidays = []string{"06-24", "2026-12-24"} // San Giovanni (Genova), and one closure
-	h, err := ivr.NewHours(cfg)
+	h, err := hours.New(cfg)
 	require.NoError(t, err)
 	tests := []struct {
 		name string
@@ -65,27 +65,27 @@ func TestHoursConfigErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		edit func(*ivr.HoursConfig)
+		edit func(*hours.Config)
 		want string
 	}{
 		// A day name that is not one.
-		{"bad day", func(c *ivr.HoursConfig) { c.Weekly["lunedi"] = []string{"08:00-12:00"} }, "not a weekday"},
+		{"bad day", func(c *hours.Config) { c.Weekly["lunedi"] = []string{"08:00-12:00"} }, "not a weekday"},
 		// A range that ends before it starts.
-		{"backwards", func(c *ivr.HoursConfig) { c.Weekly["monday"] = []string{"18:00-08:00"} }, "ends before"},
+		{"backwards", func(c *hours.Config) { c.Weekly["monday"] = []string{"18:00-08:00"} }, "ends before"},
 		// Overlapping ranges.
-		{"overlap", func(c *ivr.HoursConfig) { c.Weekly["monday"] = []string{"08:00-13:00", "12:00-18:00"} }, "overlap"},
+		{"overlap", func(c *hours.Config) { c.Weekly["monday"] = []string{"08:00-13:00", "12:00-18:00"} }, "overlap"},
 		// A holiday in an unknown format.
-		{"bad holiday", func(c *ivr.HoursConfig) { c.LocalHolidays = []string{"24/06"} }, "MM-DD"},
+		{"bad holiday", func(c *hours.Config) { c.LocalHolidays = []string{"24/06"} }, "MM-DD"},
 		// An unknown time zone.
-		{"bad zone", func(c *ivr.HoursConfig) { c.TimeZone = "Europe/Genova" }, "time zone"},
+		{"bad zone", func(c *hours.Config) { c.TimeZone = "Europe/Genova" }, "time zone"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := ivr.DefaultHours()
+			c := hours.Default()
 			c.Weekly = map[string][]string{"monday": {"08:00-18:00"}}
 			tt.edit(&c)
-			_, err := ivr.NewHours(c)
+			_, err := hours.New(c)
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
@@ -93,7 +93,7 @@ func TestHoursConfigErrors(t *testing.T) {
 
 func TestHoursNeverOpen(t *testing.T) {
 	t.Parallel()
-	h, err := ivr.NewHours(ivr.HoursConfig{TimeZone: "Europe/Rome"})
+	h, err := hours.New(hours.Config{TimeZone: "Europe/Rome"})
 	require.NoError(t, err)
 	_, ok := h.NextOpening(at(2026, 3, 2, 8, 0))
 	require.False(t, ok)

@@ -1,4 +1,9 @@
-package ivr
+// Package calls is the call record (SPEC §3): every call, inbound or a
+// recall attempt, leaves one row in PostgreSQL with its times, whether it
+// came in service hours, the IVR path, the queue wait, who answered and
+// how it ended. The IVR, the queue, the recall dialler and the report use
+// it without the IVR.
+package calls
 
 import (
 	"context"
@@ -10,27 +15,15 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/centralino-cup/centralino/postgres"
 )
 
 //go:embed queries/*.sql
 var queryFiles embed.FS
 
-func query(name string) string {
-	b, err := queryFiles.ReadFile("queries/" + name + ".sql")
-	if err != nil {
-		panic("ivr: no query " + name)
-	}
-	return string(b)
-}
-
-var (
-	qCallStart     = query("call_start")
-	qCallAnswer    = query("call_answer")
-	qCallStep      = query("call_step")
-	qCallEnd       = query("call_end")
-	qCallByChannel = query("call_by_channel")
-	qCallsOpen     = query("calls_open")
-)
+// queries is the package's SQL, one file per statement.
+var queries = postgres.LoadQueries(queryFiles, "calls")
 
 // Outcome is how a call ended (the call_outcome type).
 type Outcome string
@@ -60,8 +53,8 @@ type Records struct {
 // NewRecords builds the call-record store.
 func NewRecords(db *pgxpool.Pool) *Records { return &Records{db: db} }
 
-// CallStart is what is known when a call arrives.
-type CallStart struct {
+// Arrival is what is known when a call arrives.
+type Arrival struct {
 	ChannelID string
 	Inbound   bool
 	// Caller is E.164, or empty when withheld.
@@ -73,7 +66,7 @@ type CallStart struct {
 // Start writes the record of a new call and returns its id. A channel that
 // already has a record (a call recovered after a restart) keeps it: the
 // same id is returned.
-func (r *Records) Start(ctx context.Context, c CallStart, now time.Time) (uuid.UUID, error) {
+func (r *Records) Start(ctx context.Context, c Arrival, now time.Time) (uuid.UUID, error) {
 	id := uuid.New()
 	dir := "recall"
 	if c.Inbound {
@@ -83,14 +76,14 @@ func (r *Records) Start(ctx context.Context, c CallStart, now time.Time) (uuid.U
 	if c.Caller != "" {
 		caller = &c.Caller
 	}
-	if _, err := r.db.Exec(ctx, qCallStart, pgx.NamedArgs{"id": id, "channel_id": c.ChannelID, "direction": dir,
+	if _, err := r.db.Exec(ctx, queries.Get("call_start"), pgx.NamedArgs{"id": id, "channel_id": c.ChannelID, "direction": dir,
 		"caller": caller, "did": c.DID, "now": now, "in_hours": c.InHours}); err != nil {
 		return uuid.Nil, fmt.Errorf("starting call record: %w", err)
 	}
 	var stored uuid.UUID
 	var started time.Time
 	var inHours bool
-	if err := r.db.QueryRow(ctx, qCallByChannel, pgx.NamedArgs{"channel_id": c.ChannelID}).Scan(&stored, &started, &inHours); err != nil {
+	if err := r.db.QueryRow(ctx, queries.Get("call_by_channel"), pgx.NamedArgs{"channel_id": c.ChannelID}).Scan(&stored, &started, &inHours); err != nil {
 		return uuid.Nil, fmt.Errorf("starting call record: %w", err)
 	}
 	return stored, nil
@@ -98,7 +91,7 @@ func (r *Records) Start(ctx context.Context, c CallStart, now time.Time) (uuid.U
 
 // Answered records the answer time (the first one counts).
 func (r *Records) Answered(ctx context.Context, id uuid.UUID, now time.Time) error {
-	if _, err := r.db.Exec(ctx, qCallAnswer, pgx.NamedArgs{"id": id, "now": now}); err != nil {
+	if _, err := r.db.Exec(ctx, queries.Get("call_answer"), pgx.NamedArgs{"id": id, "now": now}); err != nil {
 		return fmt.Errorf("recording answer: %w", err)
 	}
 	return nil
@@ -114,14 +107,14 @@ func (r *Records) Step(ctx context.Context, id uuid.UUID, step string, keyed map
 	if err != nil {
 		return fmt.Errorf("recording step: %w", err)
 	}
-	if _, err := r.db.Exec(ctx, qCallStep, pgx.NamedArgs{"id": id, "step": step, "keyed": string(k)}); err != nil {
+	if _, err := r.db.Exec(ctx, queries.Get("call_step"), pgx.NamedArgs{"id": id, "step": step, "keyed": string(k)}); err != nil {
 		return fmt.Errorf("recording step: %w", err)
 	}
 	return nil
 }
 
-// CallEnd is how a call ended.
-type CallEnd struct {
+// Ending is how a call ended.
+type Ending struct {
 	Outcome       Outcome
 	BookingNumber string
 	RecallID      int64
@@ -135,7 +128,7 @@ type CallEnd struct {
 
 // End closes the record; only the first End of a call counts, except
 // after a transfer: a call the queue gives back ends again.
-func (r *Records) End(ctx context.Context, id uuid.UUID, e CallEnd, now time.Time) error {
+func (r *Records) End(ctx context.Context, id uuid.UUID, e Ending, now time.Time) error {
 	var number *string
 	if e.BookingNumber != "" {
 		number = &e.BookingNumber
@@ -159,7 +152,7 @@ func (r *Records) End(ctx context.Context, id uuid.UUID, e CallEnd, now time.Tim
 	if !e.QueueLeft.IsZero() {
 		left = &e.QueueLeft
 	}
-	if _, err := r.db.Exec(ctx, qCallEnd, pgx.NamedArgs{"id": id, "now": now, "outcome": string(e.Outcome),
+	if _, err := r.db.Exec(ctx, queries.Get("call_end"), pgx.NamedArgs{"id": id, "now": now, "outcome": string(e.Outcome),
 		"booking_number": number, "recall_id": recallID, "agent": agent,
 		"queue_name": queue, "queue_entered_at": entered, "queue_left_at": left}); err != nil {
 		return fmt.Errorf("ending call record: %w", err)
@@ -174,7 +167,7 @@ func (r *Records) End(ctx context.Context, id uuid.UUID, e CallEnd, now time.Tim
 // Asterisk; a channel it cannot tell about is left open. It returns how
 // many records it ended.
 func (r *Records) CloseGone(ctx context.Context, now, before time.Time, up func(ctx context.Context, channelID string) (bool, error)) (int, error) {
-	rows, err := r.db.Query(ctx, qCallsOpen, pgx.NamedArgs{"before": before})
+	rows, err := r.db.Query(ctx, queries.Get("calls_open"), pgx.NamedArgs{"before": before})
 	if err != nil {
 		return 0, fmt.Errorf("listing open calls: %w", err)
 	}
@@ -195,7 +188,7 @@ func (r *Records) CloseGone(ctx context.Context, now, before time.Time, up func(
 		if err != nil || live {
 			continue
 		}
-		if err := r.End(ctx, c.id, CallEnd{Outcome: OutcomeHungUp}, now); err != nil {
+		if err := r.End(ctx, c.id, Ending{Outcome: OutcomeHungUp}, now); err != nil {
 			return closed, err
 		}
 		closed++

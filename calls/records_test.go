@@ -1,4 +1,4 @@
-package ivr_test
+package calls_test
 
 import (
 	"context"
@@ -7,30 +7,30 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/centralino-cup/centralino/ivr"
+	"github.com/centralino-cup/centralino/calls"
 	"github.com/centralino-cup/centralino/postgres/pgtest"
 )
 
 func TestRecords(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDB(t)
-	rec := ivr.NewRecords(db)
+	rec := calls.NewRecords(db)
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-	id, err := rec.Start(ctx, ivr.CallStart{ChannelID: "ch-1", Inbound: true, Caller: "+393471234567", DID: "800466222", InHours: true}, t0)
+	id, err := rec.Start(ctx, calls.Arrival{ChannelID: "ch-1", Inbound: true, Caller: "+393471234567", DID: "800466222", InHours: true}, t0)
 	require.NoError(t, err)
 	// A recovered call keeps its record.
-	again, err := rec.Start(ctx, ivr.CallStart{ChannelID: "ch-1", Inbound: true, DID: "800466222", InHours: true}, t0.Add(time.Minute))
+	again, err := rec.Start(ctx, calls.Arrival{ChannelID: "ch-1", Inbound: true, DID: "800466222", InHours: true}, t0.Add(time.Minute))
 	require.NoError(t, err)
 	require.Equal(t, id, again)
 
 	require.NoError(t, rec.Answered(ctx, id, t0.Add(time.Second)))
 	require.NoError(t, rec.Step(ctx, id, "menu:1", nil))
 	require.NoError(t, rec.Step(ctx, id, "nre", map[string]string{"nre": "070A40000000001"}))
-	require.NoError(t, rec.End(ctx, id, ivr.CallEnd{Outcome: ivr.OutcomeSelfBooked, BookingNumber: "123456789012"}, t0.Add(70*time.Second)))
+	require.NoError(t, rec.End(ctx, id, calls.Ending{Outcome: calls.OutcomeSelfBooked, BookingNumber: "123456789012"}, t0.Add(70*time.Second)))
 	// A late hang-up does not overwrite the outcome.
-	require.NoError(t, rec.End(ctx, id, ivr.CallEnd{Outcome: ivr.OutcomeHungUp}, t0.Add(80*time.Second)))
+	require.NoError(t, rec.End(ctx, id, calls.Ending{Outcome: calls.OutcomeHungUp}, t0.Add(80*time.Second)))
 
 	var path []string
 	var outcome, number, nre string
@@ -49,13 +49,13 @@ func TestRecords(t *testing.T) {
 func TestRecordsQueueWait(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDB(t)
-	rec := ivr.NewRecords(db)
+	rec := calls.NewRecords(db)
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	id, err := rec.Start(ctx, ivr.CallStart{ChannelID: "ch-q", Inbound: true, DID: "800466222", InHours: true}, t0)
+	id, err := rec.Start(ctx, calls.Arrival{ChannelID: "ch-q", Inbound: true, DID: "800466222", InHours: true}, t0)
 	require.NoError(t, err)
-	require.NoError(t, rec.End(ctx, id, ivr.CallEnd{Outcome: ivr.OutcomeTransferred, Queue: "booking", QueueEntered: t0.Add(30 * time.Second)}, t0.Add(30*time.Second)))
-	require.NoError(t, rec.End(ctx, id, ivr.CallEnd{Outcome: ivr.OutcomeAgentAnswered, Agent: "anna", Queue: "booking",
+	require.NoError(t, rec.End(ctx, id, calls.Ending{Outcome: calls.OutcomeTransferred, Queue: "booking", QueueEntered: t0.Add(30 * time.Second)}, t0.Add(30*time.Second)))
+	require.NoError(t, rec.End(ctx, id, calls.Ending{Outcome: calls.OutcomeAgentAnswered, Agent: "anna", Queue: "booking",
 		QueueEntered: t0.Add(90 * time.Second), QueueLeft: t0.Add(150 * time.Second)}, t0.Add(400*time.Second)))
 	var queue, agent, outcome string
 	var entered, left time.Time

@@ -1,4 +1,4 @@
-package ivr_test
+package prompts_test
 
 import (
 	"context"
@@ -12,8 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/centralino-cup/centralino/booking"
-	"github.com/centralino-cup/centralino/ivr"
+	"github.com/centralino-cup/centralino/prompts"
 )
 
 func soxInfo(t *testing.T, file, opt string) string {
@@ -25,7 +24,7 @@ func soxInfo(t *testing.T, file, opt string) string {
 
 func TestCatalogue(t *testing.T) {
 	t.Parallel()
-	c, err := ivr.LoadCatalogue()
+	c, err := prompts.LoadCatalogue()
 	require.NoError(t, err)
 	require.Contains(t, c, "menu_principale")
 	require.Contains(t, c["menu_principale"], "prema 1")
@@ -39,14 +38,14 @@ func TestCatalogue(t *testing.T) {
 func TestGenerate(t *testing.T) {
 	t.Parallel()
 	out, studio := t.TempDir(), t.TempDir()
-	c := ivr.Catalogue{"menu_principale": "Per prenotare prema 1.", "arrivederci": "Arrivederci."}
+	c := prompts.Catalogue{"menu_principale": "Per prenotare prema 1.", "arrivederci": "Arrivederci."}
 	// A "studio recording": 1.5 s of tone, 44.1 kHz stereo.
 	require.NoError(t, exec.Command("sox", "-n", "-r", "44100", "-c", "2", filepath.Join(studio, "arrivederci.wav"), "synth", "1.5", "sine", "440").Run())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	rep, err := c.Generate(context.Background(), out, studio, log)
 	require.NoError(t, err)
-	require.Equal(t, ivr.GenerateReport{Generated: 1, Studio: 1}, rep)
+	require.Equal(t, prompts.GenerateReport{Generated: 1, Studio: 1}, rep)
 	for _, id := range []string{"menu_principale", "arrivederci"} {
 		f := filepath.Join(out, id+".wav")
 		require.Equal(t, "8000", soxInfo(t, f, "-r"), id)
@@ -59,21 +58,21 @@ func TestGenerate(t *testing.T) {
 	// A second run changes nothing; a changed text is spoken again.
 	rep, err = c.Generate(context.Background(), out, studio, log)
 	require.NoError(t, err)
-	require.Equal(t, ivr.GenerateReport{Unchanged: 2}, rep)
+	require.Equal(t, prompts.GenerateReport{Unchanged: 2}, rep)
 	c["menu_principale"] = "Per disdire prema 2."
 	rep, err = c.Generate(context.Background(), out, studio, log)
 	require.NoError(t, err)
-	require.Equal(t, ivr.GenerateReport{Generated: 1, Unchanged: 1}, rep)
+	require.Equal(t, prompts.GenerateReport{Generated: 1, Unchanged: 1}, rep)
 	_, err = os.Stat(filepath.Join(out, "menu_principale.wav.tts.wav"))
 	require.True(t, os.IsNotExist(err), "no temporary file is left behind")
 }
 
 func TestWithNames(t *testing.T) {
 	t.Parallel()
-	c, err := ivr.LoadCatalogue()
+	c, err := prompts.LoadCatalogue()
 	require.NoError(t, err)
-	all := c.WithNames([]booking.CatalogueItem{{Code: "VCARD", Name: "Visita cardiologica"}, {Code: "89.7A.3", Name: "Visita cardiologica di controllo"}},
-		[]booking.Site{{ID: 7, ShortName: "Policlinico San Martino", City: "Genova"}})
+	all := c.WithNames(map[string]string{"VCARD": "Visita cardiologica", "89.7A.3": "Visita cardiologica di controllo"},
+		map[int64]string{7: "Policlinico San Martino, Genova"})
 	require.Equal(t, "Visita cardiologica", all["servizio_vcard"])
 	require.Equal(t, "Visita cardiologica di controllo", all["servizio_89_7a_3"])
 	require.Equal(t, "Policlinico San Martino, Genova", all["sede_7"])

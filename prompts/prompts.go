@@ -1,4 +1,9 @@
-package ivr
+// Package prompts is what a citizen hears: the Italian catalogue
+// (it.yaml: prompt id → text), its rendering to 8 kHz WAV with espeak-ng
+// and sox (a studio recording replaces the voice), and the media URI of a
+// prompt in Asterisk. The IVR, the queue and the recall dialler play from
+// it.
+package prompts
 
 import (
 	"bytes"
@@ -17,11 +22,9 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/centralino-cup/centralino/booking"
 )
 
-//go:embed prompts/it.yaml
+//go:embed it.yaml
 var catalogueYAML []byte
 
 // Catalogue maps a prompt id to the Italian text the caller hears.
@@ -56,9 +59,30 @@ func (c Catalogue) IDs() []string {
 	return ids
 }
 
-// PromptDir is the directory, under Asterisk's sounds/<language>, where the
-// prompts live: the IVR plays "sound:centralino/<id>".
-const PromptDir = "centralino"
+// Dir is the directory, under Asterisk's sounds/<language>, where the
+// prompts live: "sound:centralino/<id>".
+const Dir = "centralino"
+
+// Sound is the media URI of a catalogue prompt.
+func Sound(id string) string { return "sound:" + Dir + "/" + id }
+
+// Sounds is Sound of each id, in order.
+func Sounds(ids ...string) []string {
+	m := make([]string, len(ids))
+	for i, id := range ids {
+		m[i] = Sound(id)
+	}
+	return m
+}
+
+// ServiceID is the prompt that names a service of the catalogue
+// ("servizio_<code>"), rendered from the database by WithNames.
+func ServiceID(code string) string {
+	return "servizio_" + strings.ToLower(strings.ReplaceAll(code, ".", "_"))
+}
+
+// SiteID is the prompt that names a site ("sede_<id>").
+func SiteID(id int64) string { return fmt.Sprintf("sede_%d", id) }
 
 // GenerateReport says what Generate did.
 type GenerateReport struct {
@@ -134,44 +158,18 @@ func run(ctx context.Context, name string, args ...string) error {
 	return nil
 }
 
-// Names gives the service and site names to render (booking.Service).
-type Names interface {
-	Catalogue(ctx context.Context) ([]booking.CatalogueItem, error)
-	Sites(ctx context.Context) ([]booking.Site, error)
-}
-
-var _ Names = (*booking.Service)(nil)
-
-// CatalogueWithNames is the shipped catalogue plus every service and site
-// name names knows.
-func CatalogueWithNames(ctx context.Context, names Names) (Catalogue, error) {
-	cat, err := LoadCatalogue()
-	if err != nil {
-		return nil, err
-	}
-	items, err := names.Catalogue(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sites, err := names.Sites(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return cat.WithNames(items, sites), nil
-}
-
-// WithNames adds a prompt for every service ("servizio_<code>") and site
-// ("sede_<id>": short name and city), which the flow reads out.
-func (c Catalogue) WithNames(services []booking.CatalogueItem, sites []booking.Site) Catalogue {
+// WithNames adds a prompt for every service (code → name) and site (id →
+// what is said of it: short name and city), which the IVR reads out.
+func (c Catalogue) WithNames(services map[string]string, sites map[int64]string) Catalogue {
 	out := make(Catalogue, len(c)+len(services)+len(sites))
 	for id, text := range c {
 		out[id] = text
 	}
-	for _, s := range services {
-		out["servizio_"+strings.ToLower(strings.ReplaceAll(s.Code, ".", "_"))] = s.Name
+	for code, name := range services {
+		out[ServiceID(code)] = name
 	}
-	for _, s := range sites {
-		out[fmt.Sprintf("sede_%d", s.ID)] = s.ShortName + ", " + s.City
+	for id, name := range sites {
+		out[SiteID(id)] = name
 	}
 	return out
 }

@@ -1,0 +1,93 @@
+package app_test
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/centralino-cup/centralino/app"
+	"github.com/centralino-cup/centralino/asterisk/asteristest"
+	"github.com/centralino-cup/centralino/config"
+	"github.com/centralino-cup/centralino/postgres/pgtest"
+)
+
+// freePort is a loopback address nothing listens on.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// testConfig is the daemon on the test services: its own database, Redis
+// database 15 and Stasis application, and a free port.
+func testConfig(t *testing.T) config.Config {
+	t.Helper()
+	cfg := config.Default()
+	ari := asteristest.Config(t, asteristest.App("t-app"))
+	cfg.ARI.URL, cfg.ARI.User, cfg.ARI.Password, cfg.ARI.Application = ari.URL, ari.User, ari.Password, ari.Application
+	cfg.Database.URL = pgtest.URL(pgtest.NewDB(t))
+	cfg.Redis.URL = "redis://127.0.0.1:6379/15"
+	cfg.HTTP.Listen = freePort(t)
+	cfg.Queue.Instance = "t-app"
+	return cfg
+}
+
+// web is the test's own HTTP client: the ARI adapter wraps the process's
+// default transport when the daemon builds it.
+var web = &http.Client{Transport: &http.Transport{}, Timeout: 2 * time.Second}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := web.Get(url)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// The daemon starts its parts, connects to Asterisk, serves HTTP, and on
+// SIGTERM stops them all and returns.
+func TestRunStartsAndStopsOnSIGTERM(t *testing.T) {
+	cfg := testConfig(t)
+	signals := make(chan os.Signal, 2)
+	ran := make(chan error, 1)
+	go func() { ran <- app.Run(cfg, time.Now, asteristest.Quiet(), signals) }()
+	base := "http://" + cfg.HTTP.Listen
+	require.Eventually(t, func() bool { code, _ := get(t, base+"/healthz"); return code == http.StatusOK }, 20*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		_, m := get(t, base+"/metrics")
+		return strings.Contains(m, "centralino_ari_connected{application=\""+cfg.ARI.Application+"\"} 1")
+	}, 20*time.Second, 50*time.Millisecond, "connected to Asterisk")
+	require.True(t, asteristest.Has(t, "/applications/"+cfg.ARI.Application), "the Stasis application is registered")
+
+	signals <- syscall.SIGTERM
+	select {
+	case err := <-ran:
+		require.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("the daemon did not stop on SIGTERM")
+	}
+	code, _ := get(t, base+"/healthz")
+	require.Zero(t, code, "HTTP still served after the stop")
+}
+
+// A daemon that cannot listen says so and stops what it started.
+func TestRunRefusesATakenPort(t *testing.T) {
+	cfg := testConfig(t)
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	require.NoError(t, err)
+	defer ln.Close()
+	err = app.Run(cfg, time.Now, asteristest.Quiet(), make(chan os.Signal))
+	require.ErrorContains(t, err, "starting http")
+}

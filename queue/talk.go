@@ -1,0 +1,129 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/centralino-cup/centralino/calls"
+)
+
+// connect bridges caller and agent until either hangs up, then releases
+// the other and puts the agent in wrap-up.
+func (w *waiter) connect(ctx context.Context, d dialed) (Handoff, error) {
+	o := w.o
+	bctx := context.Background()
+	defer o.phones.Release(d.leg)
+	b, err := o.phones.Bridge(ctx, w.c.ID(), d.leg.ID())
+	if err != nil {
+		d.leg.Hangup(bctx)
+		_ = o.svc.NoAnswer(bctx, d.a, "bridge_failed")
+		return Handoff{}, fmt.Errorf("bridging caller and agent: %w", err)
+	}
+	connected := o.now()
+	// What the next controller needs should this one stop mid-conversation,
+	// recorded before the agent is busy: a busy agent's leg is always on
+	// record, for whoever asks whether it is still up (ReleaseOrphans).
+	if err := o.store.Talking(bctx, w.id, Conversation{CallerChannel: w.c.ID(), AgentChannel: d.leg.ID(), Bridge: b.ID(),
+		Connected: connected}); err != nil {
+		w.log.Error("recording conversation", "err", err)
+	}
+	waited, err := o.svc.Connected(bctx, d.a)
+	if err != nil {
+		w.log.Error("recording connection", "err", err)
+	}
+	w.log.Info("connected to agent", "agent_id", d.a.AgentID, "waited", waited.Round(time.Second))
+	select {
+	case <-ctx.Done():
+	case <-d.leg.Context().Done():
+	}
+	if w.c.Detached() || d.leg.Detached() {
+		// This controller is stopping, the conversation is not: it stays
+		// bridged for the next controller to take over (resume, Resume).
+		<-ctx.Done()
+		return Handoff{}, ctx.Err()
+	}
+	if ctx.Err() != nil {
+		d.leg.Hangup(bctx)
+	} // else the agent hung up; the flow's finish hangs the caller up
+	b.Destroy(bctx)
+	o.talkEnded(w.log, w.id, d.a.AgentID, d.leg.ID())
+	// Handle time is how long the agent was taken: ringing and talking.
+	_ = o.store.ObserveHandleTime(bctx, w.t.Queue, o.now().Sub(d.started), o.cfg.DefaultHandleTime)
+	return Handoff{Outcome: calls.OutcomeAgentAnswered, Agent: d.a.AgentID, Waited: waited}, nil
+}
+
+// talking reports whether a conversation's agent leg is still up in
+// Asterisk; when Asterisk cannot tell, it is taken as up (an agent is not
+// freed for another call on a guess).
+func (o *Operator) talking(ctx context.Context) func(leg string) bool {
+	return func(leg string) bool {
+		up, err := o.phones.ChannelUp(ctx, leg)
+		return up || err != nil
+	}
+}
+
+// talkEnded puts the agent of a conversation that ended in wrap-up (once:
+// after a restart both sides report the end).
+func (o *Operator) talkEnded(log *slog.Logger, callID, agentID, leg string) {
+	bctx := context.Background()
+	if err := o.svc.CallEnded(bctx, agentID, callID); err != nil && !errors.Is(err, ErrTransition) {
+		log.Error("agent wrap-up", "err", err)
+	}
+	if err := o.store.TalkEnded(bctx, callID, leg); err != nil {
+		log.Error("forgetting the agent's leg", "err", err)
+	}
+}
+
+// resume takes over, after a controller restart, a caller the last
+// controller left talking to an agent: the conversation goes on in its
+// bridge (Resume takes the agent's leg).
+func (o *Operator) resume(ctx context.Context, c Channel, info CallInfo) (Handoff, error) {
+	if err := o.store.Own(ctx, info.CallID, o.cfg.Instance); err != nil {
+		o.log.Error("owning the conversation", "call_id", info.CallID, "err", err)
+	}
+	if !o.talkOn(ctx, c, info, info.Talk.AgentChannel) {
+		return Handoff{}, ctx.Err()
+	}
+	if err := o.phones.DestroyBridge(context.Background(), info.Talk.Bridge); err != nil {
+		o.log.Error("destroying the conversation's bridge", "call_id", info.CallID, "err", err)
+	}
+	return Handoff{Outcome: calls.OutcomeAgentAnswered, Agent: info.Agent, Waited: info.Talk.Connected.Sub(info.Entered)}, nil
+}
+
+// Resume takes over, after a controller restart, an agent's leg the last
+// controller left in a conversation (resume takes the caller), until it
+// ends. ok=false when the channel is no agent's leg.
+func (o *Operator) Resume(ctx context.Context, leg Channel) bool {
+	info, err := o.store.Leg(ctx, leg.ID())
+	if err != nil || info.State != StateConnected {
+		return false
+	}
+	o.talkOn(ctx, leg, info, info.Talk.CallerChannel)
+	return true
+}
+
+// talkOn holds one side of a conversation taken over after a restart
+// until it ends: when this side hangs up, or the other side is found
+// gone, the other side is hung up and the agent goes to wrap-up. It
+// reports false when this controller stopped meanwhile (the conversation
+// goes on for the next one).
+func (o *Operator) talkOn(ctx context.Context, side Channel, info CallInfo, other string) bool {
+	log := o.log.With("call_id", info.CallID, "agent_id", info.Agent)
+	log.Info("conversation taken over after a restart", "channel_id", side.ID())
+	if up, err := o.phones.ChannelUp(ctx, other); err == nil && !up {
+		// The other side hung up while no controller was there.
+		side.Hangup(context.Background())
+	}
+	<-ctx.Done()
+	if side.Detached() {
+		return false
+	}
+	if err := o.phones.HangupChannel(context.Background(), other); err != nil {
+		log.Error("hanging up the other side", "err", err)
+	}
+	o.talkEnded(log, info.CallID, info.Agent, info.Talk.AgentChannel)
+	return true
+}
