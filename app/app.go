@@ -95,7 +95,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 
-	recalls := recall.NewService(db, a.now, log)
+	recalls := recall.NewService(db, a.now, log).Register(reg).WithPolicy(recall.Policy{Hours: schedule,
+		ValidDays: cfg.Recall.ValidDays, Tries: cfg.Recall.Tries, RetryAfter: cfg.Recall.RetryAfter,
+		Texts: outbox, NumeroVerde: cfg.SMS.NumeroVerde})
 	records := calls.NewRecords(db)
 	// The flow and the queue need each other: the flow hands callers to
 	// the queue's operator, which dials agents through the same client.
@@ -106,7 +108,7 @@ func (a *App) build(ctx context.Context) error {
 	var operator ivr.Operator = ivr.AppQueue{Dialplan: client, Context: cfg.IVR.OperatorContext,
 		Application: cfg.ARI.Application, Timeout: cfg.IVR.QueueTimeout}
 	if cfg.Queue.Backend == "redis" {
-		op, err := a.buildQueue(client, recalls, reg, web)
+		op, err := a.buildQueue(client, recalls, records, reg, web)
 		if err != nil {
 			return err
 		}
@@ -151,9 +153,10 @@ func (a *App) buildSMS(outbox *sms.Outbox, bookings *booking.Service, reg promet
 	return nil
 }
 
-// buildQueue connects Redis and adds the queue's dispatcher and the agent
-// desktop's API.
-func (a *App) buildQueue(client *asterisk.Client, recalls queue.Recalls, reg prometheus.Registerer, web *web) (*queue.Operator, error) {
+// buildQueue connects Redis and adds the queue's dispatcher, the agent
+// desktop's API, and the recall's dialler and scheduler, which serve the
+// recalls in the queue.
+func (a *App) buildQueue(client *asterisk.Client, recalls *recall.Service, records *calls.Records, reg prometheus.Registerer, web *web) (*queue.Operator, error) {
 	cfg := a.cfg.Queue
 	ropts, err := redis.ParseURL(a.cfg.Redis.URL)
 	if err != nil {
@@ -170,12 +173,26 @@ func (a *App) buildQueue(client *asterisk.Client, recalls queue.Recalls, reg pro
 		wrapUp = -1 // configured as none
 	}
 	agents := queue.NewService(store, queue.Options{WrapUp: wrapUp, Clock: a.now, Log: a.log})
+	share := a.cfg.Recall.OutOfHoursShare
+	if share == 0 {
+		share = -1 // configured as none
+	}
 	op := queue.NewOperator(queue.OperatorConfig{Instance: instance, Queues: cfg.Queues, AnnounceEvery: cfg.AnnounceEvery,
-		RecallAfter: cfg.RecallAfter, RingTimeout: cfg.RingTimeout}, store, agents, client, recalls, a.now, reg, a.log)
+		RecallAfter: cfg.RecallAfter, RingTimeout: cfg.RingTimeout, RecallShare: share}, store, agents, client, recalls, a.now, reg, a.log)
+	rc := a.cfg.Recall
+	dialler := recall.NewDialler(recall.DiallerConfig{Instance: instance, DialString: rc.DialString, CallerID: rc.CallerID,
+		AnswerTimeout: rc.AnswerTimeout, Lease: rc.Lease}, recalls, op, client, store, records, a.log)
+	op.ServeRecalls(dialler)
+	scheduler := recall.NewScheduler(recall.SchedulerConfig{PrealertLead: rc.PrealertLead}, recalls, store, store, client, a.log)
 	if err := web.desk(agents, op); err != nil {
 		return nil, err
 	}
-	a.parts = append(a.parts, part{name: "queue dispatcher", start: op.Start, stop: func(context.Context) { op.Stop() }})
+	recalls.WithQueue(store)
+	web.recalls(recalls)
+	a.parts = append(a.parts,
+		part{name: "queue dispatcher", start: op.Start, stop: func(context.Context) { op.Stop() }},
+		part{name: "recall dialler", start: dialler.Start, stop: func(context.Context) { dialler.Stop() }},
+		part{name: "recall scheduler", start: scheduler.Start, stop: func(context.Context) { scheduler.Stop() }})
 	return op, nil
 }
 

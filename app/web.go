@@ -19,6 +19,7 @@ import (
 	"github.com/centralino-cup/centralino/clock"
 	"github.com/centralino-cup/centralino/config"
 	"github.com/centralino-cup/centralino/queue"
+	"github.com/centralino-cup/centralino/recall"
 	"github.com/centralino-cup/centralino/sms"
 )
 
@@ -31,6 +32,17 @@ type web struct {
 	bookings *booking.Service
 	log      *slog.Logger
 	routes   []func(*http.ServeMux)
+	// role tells who a request is for the recall API (desk sets it).
+	role func(*http.Request) (recall.Role, bool)
+}
+
+// recalls adds the recall API for agents and managers.
+func (w *web) recalls(svc *recall.Service) {
+	w.routes = append(w.routes, func(mux *http.ServeMux) {
+		h := svc.Handler(w.role)
+		mux.Handle("/api/v1/recalls", h)
+		mux.Handle("/api/v1/recalls/", h)
+	})
 }
 
 // publicURL is where Twilio reaches path on this daemon (webhooks are
@@ -53,6 +65,19 @@ func (w *web) desk(agents *queue.Service, op *queue.Operator) error {
 	tokens, err := queue.ParseTokens(os.Getenv("CENTRALINO_AGENT_TOKENS"))
 	if err != nil {
 		return fmt.Errorf("CENTRALINO_AGENT_TOKENS: %w", err)
+	}
+	managers, err := queue.ParseTokens(os.Getenv("CENTRALINO_MANAGER_TOKENS"))
+	if err != nil {
+		return fmt.Errorf("CENTRALINO_MANAGER_TOKENS: %w", err)
+	}
+	w.role = func(r *http.Request) (recall.Role, bool) {
+		if _, ok := managers.Who(r); ok {
+			return recall.RoleManager, true
+		}
+		if _, ok := tokens.Who(r); ok {
+			return recall.RoleAgent, true
+		}
+		return "", false
 	}
 	h := agents.Handler(tokens, func(ctx context.Context, queues []string) {
 		for _, q := range queues {

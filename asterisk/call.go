@@ -211,7 +211,17 @@ type OriginateRequest struct {
 	// channel means slin192 and a resampler on every frame it carries.
 	Formats string
 	Args    []string
+	// ChannelID is the new channel's id, chosen by the caller (empty: a new
+	// one), so it can be recorded before the call is placed.
+	ChannelID string
+	// Variables are set on the new channel (what a controller taking it
+	// over after a restart reads back with Var).
+	Variables map[string]string
 }
+
+// NewChannelID is a fresh channel id, for an OriginateRequest whose
+// channel must be on record before it is placed.
+func NewChannelID() string { return rid.New(rid.Channel) }
 
 // TrunkFormats are the codecs of a simulated citizen's call (a Local
 // channel standing for the carrier's trunk): G.711 A-law, as Italian
@@ -225,7 +235,10 @@ func (c *Client) Originate(ctx context.Context, r OriginateRequest) (*Call, erro
 	if err != nil {
 		return nil, err
 	}
-	id := rid.New(rid.Channel)
+	id := r.ChannelID
+	if id == "" {
+		id = rid.New(rid.Channel)
+	}
 	call := c.newCall(callData{id: id})
 	call.outbound = true
 	// Registered before the request: no event of it can be missed.
@@ -234,7 +247,7 @@ func (c *Client) Originate(ctx context.Context, r OriginateRequest) (*Call, erro
 	c.mu.Unlock()
 	req := ari.OriginateRequest{Endpoint: r.Endpoint, App: c.cfg.Application, AppArgs: strings.Join(r.Args, ","),
 		CallerID: r.CallerID, Timeout: int(r.Timeout.Seconds()), ChannelID: id, OtherChannelID: r.OtherID,
-		Originator: r.Originator, Formats: r.Formats}
+		Originator: r.Originator, Formats: r.Formats, Variables: r.Variables}
 	start := time.Now()
 	_, err = cl.Channel().Originate(nil, req)
 	c.observe("originate", start)
@@ -423,6 +436,23 @@ func (c *Client) AwaitAnswer(ctx context.Context, call *Call, timeout time.Durat
 			return call, Answered, nil
 		case *ari.ChannelStateChange:
 			if ev.Channel.State == "Ringing" {
+				ringing = true
+			}
+		case *ari.Dial:
+			// The originate's own dial says how it went: a busy or
+			// unreachable callee is known at once (its channel may
+			// linger a while before it is destroyed).
+			if ev.Peer.ID != call.id {
+				continue
+			}
+			switch ev.Dialstatus {
+			case "BUSY":
+				return fail(Busy)
+			case "NOANSWER", "CANCEL":
+				return fail(NoAnswer)
+			case "CHANUNAVAIL", "CONGESTION":
+				return fail(Failed)
+			case "RINGING", "PROGRESS":
 				ringing = true
 			}
 		case *ari.ChannelHangupRequest:

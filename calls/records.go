@@ -43,6 +43,10 @@ const (
 	OutcomeTransferred Outcome = "transferred"
 	OutcomeClosed      Outcome = "closed"
 	OutcomeFailed      Outcome = "failed"
+	// A recall's try the citizen did not answer.
+	OutcomeBusy        Outcome = "busy"
+	OutcomeNoAnswer    Outcome = "no_answer"
+	OutcomeUnreachable Outcome = "unreachable"
 )
 
 // Records writes call records to PostgreSQL.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -24,6 +25,7 @@ type Config struct {
 	Booking  Booking  `yaml:"booking"`
 	IVR      IVR      `yaml:"ivr"`
 	Queue    Queue    `yaml:"queue"`
+	Recall   Recall   `yaml:"recall"`
 	SMS      SMS      `yaml:"sms"`
 	Log      Log      `yaml:"log"`
 }
@@ -123,6 +125,34 @@ type Queue struct {
 	WrapUp        time.Duration `yaml:"wrap_up"`
 }
 
+// Recall is the recall dialler (SPEC §5): agent first, then the citizen
+// from the numero verde.
+type Recall struct {
+	// DialString reaches the citizen: {e164} (+39…) and {national} are
+	// replaced. The sandbox's simulated citizens by default; production:
+	// the carrier trunk, e.g. "PJSIP/{e164}@carrier".
+	DialString string `yaml:"dial_string"`
+	// CallerID is what the citizen sees: the numero verde.
+	CallerID string `yaml:"caller_id"`
+	// AnswerTimeout is how long the citizen's phone rings.
+	AnswerTimeout time.Duration `yaml:"answer_timeout"`
+	// Tries the citizen is called, RetryAfter apart, in service hours.
+	Tries      int           `yaml:"tries"`
+	RetryAfter time.Duration `yaml:"retry_after"`
+	// ValidDays: a recall not served by the closing time of the
+	// ValidDays-th service day after its request expires.
+	ValidDays int `yaml:"valid_days"`
+	// PrealertLead: a mobile gets "Il CUP la richiamerà a breve" when its
+	// recall's estimated turn is this close (out-of-hours ones at opening).
+	PrealertLead time.Duration `yaml:"prealert_lead"`
+	// OutOfHoursShare is the share of the agents that out-of-hours recalls
+	// take while callers wait (0: none until the callers are served).
+	OutOfHoursShare float64 `yaml:"out_of_hours_share"`
+	// Lease is how long a dial is its instance's before another takes it
+	// back, should that instance die.
+	Lease time.Duration `yaml:"lease"`
+}
+
 // Log selects the slog handler.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
@@ -152,6 +182,9 @@ func Default() Config {
 		},
 		Queue: Queue{Backend: "redis", Queues: []string{"booking", "cancellation"}, AnnounceEvery: 45 * time.Second,
 			RecallAfter: 2 * time.Minute, RingTimeout: 15 * time.Second, WrapUp: 10 * time.Second},
+		Recall: Recall{DialString: "Local/{national}@sim-citizens", CallerID: "800466222", AnswerTimeout: 30 * time.Second,
+			Tries: 3, RetryAfter: 20 * time.Minute, ValidDays: 1, PrealertLead: 2 * time.Minute, OutOfHoursShare: 0.5,
+			Lease: 2 * time.Minute},
 		SMS: SMS{From: "CUP", PublicURL: "http://127.0.0.1:8080", PerSecond: 10, ReminderDays: 5,
 			AllowedFrom: 9, AllowedTo: 20, NumeroVerde: "800466222"},
 		Log: Log{Level: "info", Format: "text"},
@@ -239,6 +272,17 @@ func (c Config) Validate() error {
 	check(c.Queue.RecallAfter >= 10*time.Second, "queue.recall_after %s must be at least 10s", c.Queue.RecallAfter)
 	check(c.Queue.RingTimeout >= 5*time.Second && c.Queue.RingTimeout <= time.Minute, "queue.ring_timeout %s must be between 5s and 1m", c.Queue.RingTimeout)
 	check(c.Queue.WrapUp >= 0 && c.Queue.WrapUp <= 5*time.Minute, "queue.wrap_up %s must be between 0 and 5m", c.Queue.WrapUp)
+	check(strings.Contains(c.Recall.DialString, "{e164}") || strings.Contains(c.Recall.DialString, "{national}"),
+		"recall.dial_string %q must contain {e164} or {national}", c.Recall.DialString)
+	check(c.Recall.CallerID != "" && strings.Trim(c.Recall.CallerID, "+0123456789") == "", "recall.caller_id %q must be a number", c.Recall.CallerID)
+	check(c.Recall.AnswerTimeout >= 10*time.Second && c.Recall.AnswerTimeout <= 2*time.Minute, "recall.answer_timeout %s must be between 10s and 2m", c.Recall.AnswerTimeout)
+	check(c.Recall.Tries >= 1 && c.Recall.Tries <= 10, "recall.tries %d must be between 1 and 10", c.Recall.Tries)
+	check(c.Recall.RetryAfter >= time.Minute, "recall.retry_after %s must be at least 1m", c.Recall.RetryAfter)
+	check(c.Recall.ValidDays >= 1 && c.Recall.ValidDays <= 7, "recall.valid_days %d must be between 1 and 7", c.Recall.ValidDays)
+	check(c.Recall.PrealertLead >= 0, "recall.prealert_lead must not be negative")
+	check(c.Recall.OutOfHoursShare >= 0 && c.Recall.OutOfHoursShare <= 1, "recall.out_of_hours_share %g must be between 0 and 1", c.Recall.OutOfHoursShare)
+	check(c.Recall.Lease >= c.Queue.RingTimeout+c.Recall.AnswerTimeout+10*time.Second,
+		"recall.lease %s must outlast the agent's ring and the citizen's (%s)", c.Recall.Lease, c.Queue.RingTimeout+c.Recall.AnswerTimeout+10*time.Second)
 	check(c.SMS.BaseURL == "" || validURL(c.SMS.BaseURL, "http", "https"), "sms.base_url %q is not an http(s) URL", c.SMS.BaseURL)
 	check(validURL(c.SMS.PublicURL, "http", "https"), "sms.public_url %q is not an http(s) URL", c.SMS.PublicURL)
 	check(c.SMS.From != "", "sms.from is empty")

@@ -180,3 +180,23 @@ func (h *Schedule) NextOpening(t time.Time) (next time.Time, ok bool) {
 // Location is the schedule's time zone, in which prompts say days and
 // hours.
 func (h *Schedule) Location() *time.Location { return h.loc }
+
+// ClosingAfter is when the service closes on the n-th service day after
+// the local day of t (n ≥ 1): the end of that day's last opening range,
+// holidays and closed days skipped; ok is false when there is none within
+// a year.
+func (h *Schedule) ClosingAfter(t time.Time, n int) (time.Time, bool) {
+	l := t.In(h.loc)
+	day := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, h.loc)
+	for i := 1; i <= 366; i++ {
+		d := day.AddDate(0, 0, i)
+		spans := h.week[d.Weekday()]
+		if _, hol := h.Holiday(d); hol || len(spans) == 0 {
+			continue
+		}
+		if n--; n == 0 {
+			return time.Date(d.Year(), d.Month(), d.Day(), 0, spans[len(spans)-1].to, 0, 0, h.loc), true
+		}
+	}
+	return time.Time{}, false
+}

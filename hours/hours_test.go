@@ -98,3 +98,33 @@ func TestHoursNeverOpen(t *testing.T) {
 	_, ok := h.NextOpening(at(2026, 3, 2, 8, 0))
 	require.False(t, ok)
 }
+
+func TestClosingAfter(t *testing.T) {
+	t.Parallel()
+	h, err := hours.New(hours.Default())
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		t    time.Time
+		n    int
+		want time.Time
+	}{
+		// A Monday's request: Tuesday's closing.
+		{"monday", at(2026, 3, 2, 10, 0), 1, at(2026, 3, 3, 18, 0)},
+		// Friday night: Saturday closes at 13:00.
+		{"friday night", at(2026, 3, 6, 21, 0), 1, at(2026, 3, 7, 13, 0)},
+		// Saturday: Sunday is closed, Monday counts.
+		{"saturday", at(2026, 3, 7, 12, 0), 1, at(2026, 3, 9, 18, 0)},
+		// Two service days after Friday: Saturday, then Monday.
+		{"two days", at(2026, 3, 6, 10, 0), 2, at(2026, 3, 9, 18, 0)},
+		// The day before Easter Monday (6 April 2026): the holiday is skipped.
+		{"easter", at(2026, 4, 4, 10, 0), 1, at(2026, 4, 7, 18, 0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := h.ClosingAfter(tt.t, tt.n)
+			require.True(t, ok)
+			require.True(t, tt.want.Equal(got), "got %s", got)
+		})
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/centralino-cup/centralino/pii"
 )
 
 // Tokens maps an agent desktop's bearer token to its agent id.
@@ -30,7 +32,8 @@ func ParseTokens(s string) (Tokens, error) {
 	return t, nil
 }
 
-func (t Tokens) agent(r *http.Request) (string, bool) {
+// Who is the name a request's bearer token stands for.
+func (t Tokens) Who(r *http.Request) (string, bool) {
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return "", false
@@ -57,7 +60,7 @@ func (s *Service) Handler(tokens Tokens, onReady func(ctx context.Context, queue
 	mux := http.NewServeMux()
 	auth := func(h func(w http.ResponseWriter, r *http.Request, agent string)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			agent, ok := tokens.agent(r)
+			agent, ok := tokens.Who(r)
 			if !ok {
 				writeError(w, http.StatusUnauthorized, "missing or unknown bearer token")
 				return
@@ -85,6 +88,11 @@ func (s *Service) Handler(tokens Tokens, onReady func(ctx context.Context, queue
 		}{agent, a.State, a.Reason, a.Since.UTC(), a.Queues, nil}
 		if a.CallID != "" && (a.State == Ringing || a.State == Busy) {
 			if c, err := s.store.Call(r.Context(), a.CallID); err == nil {
+				if c.Recall {
+					// The agent does not dial the recall: the number
+					// stays masked on the screen.
+					c.Caller = pii.MaskPhone(c.Caller)
+				}
 				out.Call = &call{c, int(a.Since.Sub(c.Entered).Seconds())}
 			}
 		}

@@ -39,6 +39,10 @@ type OperatorConfig struct {
 	// OnEstimate, when set, receives each caller's estimated wait on entry
 	// (the benchmark compares it with the actual wait).
 	OnEstimate func(t Ticket, ewt time.Duration)
+	// RecallShare is the share of the agents paired that out-of-hours
+	// recalls take while callers wait (0: DefaultRecallShare; negative:
+	// none).
+	RecallShare float64
 }
 
 // Operator serves the IVR's operator branch with centralino's own queue:
@@ -54,10 +58,11 @@ type Operator struct {
 	log     *slog.Logger
 	loop    startstop.Loop
 
-	mu     sync.Mutex
-	inbox  map[string]chan Assignment // waiting calls of this instance
-	leases *leases
-	m      *metrics
+	mu            sync.Mutex
+	inbox         map[string]chan Assignment // waiting calls of this instance
+	recallDialler RecallDialler
+	leases        *leases
+	m             *metrics
 }
 
 // NewOperator builds the operator; Start runs its dispatcher.
@@ -77,7 +82,13 @@ func NewOperator(cfg OperatorConfig, store *Store, svc *Service, phones Phones, 
 	if cfg.MOHClass == "" {
 		cfg.MOHClass = "default"
 	}
-	return &Operator{cfg: cfg, store: store, svc: svc, phones: phones, recalls: recalls, now: clock.Must(now, "queue operator"),
+	switch {
+	case cfg.RecallShare == 0:
+		cfg.RecallShare = DefaultRecallShare
+	case cfg.RecallShare < 0:
+		cfg.RecallShare = 0
+	}
+	return &Operator{cfg: cfg, store: store.pairing(cfg.Instance, cfg.RecallShare), svc: svc, phones: phones, recalls: recalls, now: clock.Must(now, "queue operator"),
 		log: log.With("component", "queue", "instance", cfg.Instance), inbox: map[string]chan Assignment{}, leases: newLeases(), m: newMetrics(reg)}
 }
 
@@ -192,13 +203,17 @@ func (o *Operator) Dispatch(ctx context.Context, queue string) {
 		if !ok {
 			return
 		}
-		o.route(ctx, a)
+		o.route(ctx, queue, a)
 	}
 }
 
 // route hands a pair to the instance holding the caller: this one's own
 // waiters directly, another's through Redis.
-func (o *Operator) route(ctx context.Context, a Assignment) {
+func (o *Operator) route(ctx context.Context, queue string, a Assignment) {
+	if a.RecallID != 0 {
+		o.dialRecall(ctx, queue, a) // paired here: dialled from here
+		return
+	}
 	if a.Owner == o.cfg.Instance {
 		o.deliver(ctx, a)
 		return
@@ -284,7 +299,7 @@ func (o *Operator) Serve(ctx context.Context, call Call, t Ticket) (Handoff, err
 			return Handoff{}, err
 		}
 		if paired {
-			o.route(ctx, a)
+			o.route(ctx, t.Queue, a)
 			if a.CallID != id {
 				// Callers were waiting with an agent free (a wrap-up
 				// just ended): pair the rest now rather than at the next

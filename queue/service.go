@@ -113,6 +113,13 @@ func (s *Service) CallEnded(ctx context.Context, agentID, callID string) error {
 	return err
 }
 
+// Freed offers calls again, at once, to an agent taken by a recall whose
+// citizen did not answer (only while on that call).
+func (s *Service) Freed(ctx context.Context, a Assignment) error {
+	_, err := s.store.SetAgent(ctx, Transition{AgentID: a.AgentID, To: Ready, From: []AgentState{Busy}, OnCall: a.CallID}, s.now())
+	return err
+}
+
 // Release gives back an agent whose assigned caller was already gone
 // (only while ringing for that caller).
 func (s *Service) Release(ctx context.Context, a Assignment) error {

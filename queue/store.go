@@ -20,8 +20,11 @@ import (
 //
 // Keys (prefix p):
 //
-//	p:waiting:<queue>   zset of call ids, score = rank(priority, entered)
-//	p:call:<id>         hash: queue, priority, entered_ms, caller, recall, owner, state
+//	p:waiting:<queue>   zset of call ids (live callers and wait recalls), score = rank(priority, entered)
+//	p:ooh:<queue>       zset of out-of-hours recalls, score = rank(priority, requested)
+//	p:call:<id>         hash: queue, lane, score, priority, entered_ms, caller, recall, owner, state
+//	                    (a recall's id is "recall:<n>": recall_id, reason, requested_ms, waited_ms)
+//	p:ooh_credit:<q>    the out-of-hours lane's share credit (lua/assign.lua)
 //	p:ready:<queue>     zset of ready agent ids, score = idle since (ms)
 //	p:agent:<id>        hash: endpoint, state, reason, since_ms, queues, call
 //	p:agents            set of known agent ids
@@ -30,11 +33,27 @@ import (
 type Store struct {
 	rdb    *redis.Client
 	prefix string
+	// instance owns the recalls this store pairs; share is the
+	// out-of-hours lane's share of the agents while callers wait.
+	instance string
+	share    float64
 }
+
+// DefaultRecallShare is the share of the agents paired that out-of-hours
+// recalls take while live callers wait (SPEC §5: half).
+const DefaultRecallShare = 0.5
 
 // NewStore uses rdb with keys under prefix ("centralino").
 func NewStore(rdb *redis.Client, prefix string) *Store {
-	return &Store{rdb: rdb, prefix: prefix}
+	return &Store{rdb: rdb, prefix: prefix, share: DefaultRecallShare}
+}
+
+// pairing is the store as an instance pairs with it: recalls it pairs are
+// its own to dial, and out-of-hours recalls take share of the agents.
+func (s *Store) pairing(instance string, share float64) *Store {
+	c := *s
+	c.instance, c.share = instance, share
+	return &c
 }
 
 var (
@@ -63,6 +82,12 @@ var (
 	scriptClaim      = redis.NewScript(luaLib + luaClaim)
 	scriptLeave      = redis.NewScript(luaLeave)
 	scriptRequeue    = redis.NewScript(luaRequeue)
+	//go:embed lua/recall_enter.lua
+	luaRecallEnter string
+	//go:embed lua/to_recall.lua
+	luaToRecall       string
+	scriptRecallEnter = redis.NewScript(luaRecallEnter)
+	scriptToRecall    = redis.NewScript(luaToRecall)
 )
 
 // rank orders a queue: a higher priority first, then who entered first.
@@ -123,7 +148,7 @@ func (s *Store) enqueueArgs(w Waiting) ([]string, []any, error) {
 		return nil, nil, fmt.Errorf("enqueueing: %w", err)
 	}
 	return []string{s.key("waiting", w.Queue), s.key("call", w.CallID)},
-		[]any{w.CallID, rank(w.Priority, w.Entered), w.Queue, w.Priority, w.Entered.UnixMilli(), w.Caller, recall, w.Owner, string(keyed)}, nil
+		[]any{w.CallID, strconv.FormatFloat(rank(w.Priority, w.Entered), 'f', -1, 64), w.Queue, w.Priority, w.Entered.UnixMilli(), w.Caller, recall, w.Owner, string(keyed)}, nil
 }
 
 // EnqueueAssign puts a caller in its queue and then pairs the queue's head
@@ -140,7 +165,7 @@ func (s *Store) EnqueueAssign(ctx context.Context, w Waiting, now time.Time) (As
 	run := func() error {
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			scriptEnqueue.EvalSha(ctx, p, keys, args...)
-			assign = scriptAssign.EvalSha(ctx, p, s.assignKeys(w.Queue), s.prefix, now.UnixMilli(), w.Queue)
+			assign = scriptAssign.EvalSha(ctx, p, s.assignKeys(w.Queue), s.assignArgs(w.Queue, now)...)
 			return nil
 		})
 		return err
@@ -177,6 +202,12 @@ type CallInfo struct {
 	Recall  bool              `json:"recall"`
 	Entered time.Time         `json:"entered_at"`
 	Keyed   map[string]string `json:"keyed"`
+	// A recall's: its id, why it was asked (wait, out_of_hours), when, and
+	// how long the citizen had waited in the queue before asking.
+	RecallID     int64     `json:"recall_id,omitempty"`
+	RecallReason string    `json:"recall_reason,omitempty"`
+	Requested    time.Time `json:"requested_at,omitzero"`
+	WaitedBefore float64   `json:"waited_before_s,omitempty"`
 	// State is where the caller is; Agent is set from ringing.
 	State CallState `json:"-"`
 	Agent string    `json:"-"`
@@ -206,6 +237,10 @@ type Conversation struct {
 	AgentChannel  string
 	Bridge        string
 	Connected     time.Time
+	// Recall: the caller's side is a recall's citizen, a channel of the
+	// controller's own, which a controller taking over resumes as it does
+	// the agent's leg (Resume).
+	Recall bool
 }
 
 // Call reads a caller's details (waiting or connected).
@@ -220,6 +255,13 @@ func (s *Store) Call(ctx context.Context, callID string) (CallInfo, error) {
 	ms, _ := strconv.ParseInt(m["entered_ms"], 10, 64)
 	c := CallInfo{CallID: callID, Queue: m["queue"], Caller: m["caller"], Recall: m["recall"] == "1", Entered: time.UnixMilli(ms).UTC(),
 		State: CallState(m["state"]), Agent: m["agent"], Owner: m["owner"]}
+	if c.RecallID, _ = strconv.ParseInt(m["recall_id"], 10, 64); c.RecallID != 0 {
+		c.RecallReason = m["reason"]
+		req, _ := strconv.ParseInt(m["requested_ms"], 10, 64)
+		c.Requested = time.UnixMilli(req).UTC()
+		waited, _ := strconv.ParseInt(m["waited_ms"], 10, 64)
+		c.WaitedBefore = time.Duration(waited * int64(time.Millisecond)).Seconds()
+	}
 	if m["agent_channel"] != "" {
 		ms, _ := strconv.ParseInt(m["connected_ms"], 10, 64)
 		c.Talk = Conversation{CallerChannel: m["caller_channel"], AgentChannel: m["agent_channel"], Bridge: m["bridge"],
@@ -479,6 +521,9 @@ func (s *Store) Talking(ctx context.Context, callID string, t Conversation) erro
 		p.HSet(ctx, s.key("call", callID), "caller_channel", t.CallerChannel, "agent_channel", t.AgentChannel,
 			"bridge", t.Bridge, "connected_ms", t.Connected.UnixMilli())
 		p.Set(ctx, s.key("leg", t.AgentChannel), callID, talkTTL)
+		if t.Recall {
+			p.Set(ctx, s.key("leg", t.CallerChannel), callID, talkTTL)
+		}
 		return nil
 	})
 	if err != nil {
@@ -509,9 +554,16 @@ func (s *Store) Own(ctx context.Context, callID, instance string) error {
 // TalkEnded forgets the channels of a conversation that ended (the call's
 // details stay for the agent's screen).
 func (s *Store) TalkEnded(ctx context.Context, callID, agentChannel string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	caller, err := s.rdb.HGet(ctx, s.key("call", callID), "caller_channel").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("forgetting conversation: %w", err)
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HDel(ctx, s.key("call", callID), "caller_channel", "agent_channel", "bridge", "connected_ms")
 		p.Del(ctx, s.key("leg", agentChannel))
+		if caller != "" {
+			p.Del(ctx, s.key("leg", caller)) // a recall's citizen
+		}
 		return nil
 	})
 	return err
@@ -536,8 +588,12 @@ type Assignment struct {
 	CallID   string
 	AgentID  string
 	Endpoint string
-	// Owner is the controller instance holding the caller's channel.
+	// Owner is the controller instance holding the caller's channel, or,
+	// for a recall, dialling it.
 	Owner string
+	// RecallID is set when the head was a recall: the agent is reserved
+	// for it, and its owner dials it (RecallDialler).
+	RecallID int64
 }
 
 // Assign takes the head caller of queue and the longest-idle ready agent
@@ -545,20 +601,30 @@ type Assignment struct {
 // either is missing. An agent in wrap-up whose wrap-up has ended counts as
 // ready.
 func (s *Store) Assign(ctx context.Context, queue string, now time.Time) (Assignment, bool, error) {
-	return assignment(scriptAssign.Run(ctx, s.rdb, s.assignKeys(queue), s.prefix, now.UnixMilli(), queue))
+	return assignment(scriptAssign.Run(ctx, s.rdb, s.assignKeys(queue), s.assignArgs(queue, now)...))
 }
 
 func (s *Store) assignKeys(queue string) []string {
-	return []string{s.key("waiting", queue), s.key("ready", queue)}
+	return []string{s.key("waiting", queue), s.key("ready", queue), s.key("ooh", queue)}
+}
+
+func (s *Store) assignArgs(queue string, now time.Time) []any {
+	return []any{s.prefix, now.UnixMilli(), queue, s.instance, s.share}
 }
 
 // assignment reads assign.lua's reply.
 func assignment(cmd *redis.Cmd) (Assignment, bool, error) {
-	v, ok, err := replyStrings(cmd, 4, "assigning")
+	v, ok, err := replyStrings(cmd, 5, "assigning")
 	if !ok || err != nil {
 		return Assignment{}, false, err
 	}
-	return Assignment{CallID: v[0], AgentID: v[1], Endpoint: v[2], Owner: v[3]}, true, nil
+	a := Assignment{CallID: v[0], AgentID: v[1], Endpoint: v[2], Owner: v[3]}
+	if v[4] != "" {
+		if a.RecallID, err = strconv.ParseInt(v[4], 10, 64); err != nil {
+			return Assignment{}, false, fmt.Errorf("assigning: recall id %q", v[4])
+		}
+	}
+	return a, true, nil
 }
 
 // replyStrings reads a script's reply of n strings (doing what, for

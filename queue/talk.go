@@ -13,45 +13,67 @@ import (
 // connect bridges caller and agent until either hangs up, then releases
 // the other and puts the agent in wrap-up.
 func (w *waiter) connect(ctx context.Context, d dialed) (Handoff, error) {
-	o := w.o
+	return w.o.talk(ctx, w.log, w.t.Queue, w.id, w.c, ctx.Done(), d, false)
+}
+
+// talk bridges a caller (or a recall's citizen) with the agent who
+// answered on d.leg until either hangs up (callerGone, or the leg's end),
+// then hangs up the other and puts the agent in wrap-up. busy: the agent
+// is already on the call (a recall's agent answers before the citizen is
+// called); otherwise answering makes it so.
+func (o *Operator) talk(ctx context.Context, log *slog.Logger, queue, callID string, caller Channel, callerGone <-chan struct{},
+	d dialed, busy bool) (Handoff, error) {
 	bctx := context.Background()
 	defer o.phones.Release(d.leg)
-	b, err := o.phones.Bridge(ctx, w.c.ID(), d.leg.ID())
+	b, err := o.phones.Bridge(ctx, caller.ID(), d.leg.ID())
 	if err != nil {
 		d.leg.Hangup(bctx)
-		_ = o.svc.NoAnswer(bctx, d.a, "bridge_failed")
+		if busy {
+			o.freeAgent(bctx, log, queue, d.a)
+		} else {
+			_ = o.svc.NoAnswer(bctx, d.a, "bridge_failed")
+		}
 		return Handoff{}, fmt.Errorf("bridging caller and agent: %w", err)
 	}
 	connected := o.now()
 	// What the next controller needs should this one stop mid-conversation,
 	// recorded before the agent is busy: a busy agent's leg is always on
 	// record, for whoever asks whether it is still up (ReleaseOrphans).
-	if err := o.store.Talking(bctx, w.id, Conversation{CallerChannel: w.c.ID(), AgentChannel: d.leg.ID(), Bridge: b.ID(),
-		Connected: connected}); err != nil {
-		w.log.Error("recording conversation", "err", err)
+	if err := o.store.Talking(bctx, callID, Conversation{CallerChannel: caller.ID(), AgentChannel: d.leg.ID(), Bridge: b.ID(),
+		Connected: connected, Recall: busy}); err != nil {
+		log.Error("recording conversation", "err", err)
 	}
-	waited, err := o.svc.Connected(bctx, d.a)
-	if err != nil {
-		w.log.Error("recording connection", "err", err)
+	waited := time.Duration(0)
+	if !busy {
+		if waited, err = o.svc.Connected(bctx, d.a); err != nil {
+			log.Error("recording connection", "err", err)
+		}
 	}
-	w.log.Info("connected to agent", "agent_id", d.a.AgentID, "waited", waited.Round(time.Second))
+	log.Info("connected to agent", "agent_id", d.a.AgentID, "waited", waited.Round(time.Second))
 	select {
-	case <-ctx.Done():
+	case <-callerGone:
 	case <-d.leg.Context().Done():
 	}
-	if w.c.Detached() || d.leg.Detached() {
+	if caller.Detached() || d.leg.Detached() {
 		// This controller is stopping, the conversation is not: it stays
 		// bridged for the next controller to take over (resume, Resume).
 		<-ctx.Done()
 		return Handoff{}, ctx.Err()
 	}
-	if ctx.Err() != nil {
+	select {
+	case <-callerGone:
 		d.leg.Hangup(bctx)
-	} // else the agent hung up; the flow's finish hangs the caller up
+	default:
+		// The agent hung up: the caller's side is hung up by its owner
+		// (the flow's finish), or here for a recall's citizen.
+		if busy {
+			caller.Hangup(bctx)
+		}
+	}
 	b.Destroy(bctx)
-	o.talkEnded(w.log, w.id, d.a.AgentID, d.leg.ID())
+	o.talkEnded(log, callID, d.a.AgentID, d.leg.ID())
 	// Handle time is how long the agent was taken: ringing and talking.
-	_ = o.store.ObserveHandleTime(bctx, w.t.Queue, o.now().Sub(d.started), o.cfg.DefaultHandleTime)
+	_ = o.store.ObserveHandleTime(bctx, queue, o.now().Sub(d.started), o.cfg.DefaultHandleTime)
 	return Handoff{Outcome: calls.OutcomeAgentAnswered, Agent: d.a.AgentID, Waited: waited}, nil
 }
 
@@ -94,14 +116,19 @@ func (o *Operator) resume(ctx context.Context, c Channel, info CallInfo) (Handof
 }
 
 // Resume takes over, after a controller restart, an agent's leg the last
-// controller left in a conversation (resume takes the caller), until it
-// ends. ok=false when the channel is no agent's leg.
+// controller left in a conversation (resume takes the caller), or either
+// side of a recall's conversation, until it ends. ok=false when the
+// channel is no such leg.
 func (o *Operator) Resume(ctx context.Context, leg Channel) bool {
 	info, err := o.store.Leg(ctx, leg.ID())
 	if err != nil || info.State != StateConnected {
 		return false
 	}
-	o.talkOn(ctx, leg, info, info.Talk.CallerChannel)
+	other := info.Talk.CallerChannel
+	if leg.ID() == other {
+		other = info.Talk.AgentChannel
+	}
+	o.talkOn(ctx, leg, info, other)
 	return true
 }
 

@@ -197,10 +197,10 @@ func (w *waiter) onAnnounced(ctx context.Context, r announced) (Handoff, bool, e
 		h, err := w.onHangup()
 		return h, true, err
 	}
-	if r.key == "1" {
+	if r.key == "1" && w.state == callerWaiting {
 		h, err := w.acceptRecall(ctx)
 		return h, true, err
-	}
+	} // an agent's phone rings for the caller meanwhile: it is served now
 	w.startMOH(ctx)
 	return Handoff{}, false, nil
 }
@@ -448,12 +448,18 @@ func (w *waiter) ringLeased(ctx context.Context, in Waiting) bool {
 // acceptRecall: the caller keeps the place through a durable recall and
 // the call ends with a confirmation.
 func (w *waiter) acceptRecall(ctx context.Context) (Handoff, error) {
-	id, err := w.o.recalls.KeepPlace(ctx, w.t, w.entered)
+	o := w.o
+	id, err := o.recalls.KeepPlace(ctx, w.t, w.entered)
 	if err != nil {
 		return Handoff{}, fmt.Errorf("storing recall: %w", err)
 	}
 	if err := w.to(callerLeft); err != nil {
 		return Handoff{}, err
+	}
+	// The recall takes the caller's place; should Redis fail here, the
+	// recall's scheduler puts it back at the same rank (it is durable).
+	if ok, err := o.store.ToRecall(ctx, w.t.Queue, w.id, id, o.now()); err != nil || !ok {
+		w.log.Warn("the caller's place did not pass to its recall: it enters on its own", "recall_id", id, "err", err)
 	}
 	w.log.Info("recall accepted in queue", "recall_id", id)
 	_, _ = w.c.Gather(ctx, prompts.Sounds("richiamata_accettata", "arrivederci"), asterisk.GatherSpec{})

@@ -12,8 +12,9 @@ import (
 )
 
 // Notifier writes a booking's messages into the outbox inside the
-// booking's own transaction (booking.Events): the confirmation at once (or
-// at the first allowed minute), the reminder days before the appointment;
+// booking's own transaction (booking.Events): the confirmation at once
+// (the citizen has just asked for it), the reminder days before the
+// appointment at an allowed hour;
 // a cancellation withdraws what is pending and confirms with the code; a
 // move withdraws the old booking's reminder and times the new one's.
 type Notifier struct {
@@ -51,7 +52,7 @@ func (n Notifier) Booked(ctx context.Context, tx pgx.Tx, b booking.Booking, now 
 	if !mobile(b.Phone) {
 		return nil
 	}
-	if err := n.enqueue(ctx, tx, Confirmation, b, b.Number, n.Quiet.Next(now), now); err != nil {
+	if err := n.enqueue(ctx, tx, Confirmation, b, b.Number, now, now); err != nil {
 		return fmt.Errorf("confirmation sms: %w", err)
 	}
 	// Booked closer than the reminder's lead: the confirmation is enough.
@@ -75,7 +76,7 @@ func (n Notifier) Cancelled(ctx context.Context, tx pgx.Tx, b booking.Booking, n
 	if !mobile(b.Phone) {
 		return nil
 	}
-	if err := n.enqueue(ctx, tx, Cancellation, b, b.CancellationCode, n.Quiet.Next(now), now); err != nil {
+	if err := n.enqueue(ctx, tx, Cancellation, b, b.CancellationCode, now, now); err != nil {
 		return fmt.Errorf("cancellation sms: %w", err)
 	}
 	return nil

@@ -41,6 +41,9 @@ type SenderConfig struct {
 	// Poll is how often the sender looks for due messages when none was
 	// due (default 1 s).
 	Poll time.Duration
+	// Quiet are the hours reminders and notices may not go (a zero Quiet
+	// allows every hour); immediate kinds go at any hour.
+	Quiet Quiet
 }
 
 // Sender delivers the outbox: claim, send, record (SPEC §6).
@@ -73,7 +76,7 @@ func NewSender(cfg SenderConfig, outbox *Outbox, t Transport, now clock.Clock, r
 	return &Sender{cfg: cfg, outbox: outbox, t: t, limiter: rate.NewLimiter(limit, 1), now: clock.Must(now, "sms sender"),
 		log: log.With("component", "sms", "sender", cfg.Owner),
 		sent: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "centralino_sms_messages_total",
-			Help: "SMS handled by the sender, by kind and result (accepted, retry, failed)."}, []string{"kind", "result"})}
+			Help: "SMS handled by the sender, by kind and result (accepted, retry, failed, deferred to allowed hours)."}, []string{"kind", "result"})}
 }
 
 // Start runs the sender until Stop: it delivers what is due, and looks
@@ -145,6 +148,12 @@ var final = map[int]bool{
 
 func (s *Sender) deliver(ctx context.Context, c Claimed) error {
 	log := s.log.With("sms_id", c.ID, "kind", c.Kind, "phone", pii.Phone(c.Phone))
+	// Quiet hours are checked now, not only when the message was written:
+	// a retry or a backlog never goes at night or on a Sunday.
+	if now := s.now(); !c.Kind.Immediate() && s.cfg.Quiet.Loc != nil && !s.cfg.Quiet.Allowed(now) {
+		s.sent.WithLabelValues(string(c.Kind), "deferred").Inc()
+		return s.outbox.Defer(ctx, c.ID, s.cfg.Owner, s.cfg.Quiet.Next(now), now)
+	}
 	// A number that replied STOP gets nothing more.
 	if out, err := s.outbox.OptedOut(ctx, c.Phone); err != nil {
 		return s.retry(ctx, c, 0, err)

@@ -32,7 +32,8 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -293,4 +294,63 @@ func postForm(t *testing.T, hook string, params map[string]string, signature str
 	require.NoError(t, err)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// Quiet hours are checked when a message is sent: a reminder (or a
+// retry, or a backlog) due at night waits for 09:00, unsent and with no
+// attempt counted; what the citizen has just asked for goes at once.
+func TestQuietHoursCheckedWhenSent(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.clock.Set(time.Date(2026, 3, 3, 22, 30, 0, 0, rome)) // Tuesday night
+	enqueue := func(k sms.Kind, number string) {
+		_, err := r.outbox.Enqueue(ctx, r.db, sms.Message{Kind: k, BookingNumber: number, Phone: "+393471234567",
+			Body: "CUP: " + string(k) + " " + number, Due: r.clock.Now()}, r.clock.Now())
+		require.NoError(t, err)
+	}
+	enqueue(sms.Reminder, "200000000001")
+	enqueue(sms.Confirmation, "200000000002")
+	enqueue(sms.Cancellation, "200000000003")
+	_, err := r.outbox.Enqueue(ctx, r.db, sms.Message{Kind: sms.RecallPrealert, Recall: 7, Phone: "+393471234567",
+		Body: "Il CUP la richiamerà a breve", Due: r.clock.Now()}, r.clock.Now())
+	require.NoError(t, err)
+	s := sms.NewSender(sms.SenderConfig{Owner: "s1", Quiet: sms.Quiet{Loc: rome, From: 9, To: 20}}, r.outbox, r.tw, r.clock.Now,
+		prometheus.NewRegistry(), quiet())
+	n, err := s.Tick(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 4, n)
+	require.Len(t, r.standin.Messages(), 3, "the confirmation, the cancellation and the pre-alert went at once")
+	st, _ := r.status(t, "200000000001")
+	require.Equal(t, "pending", st)
+	var next time.Time
+	var attempts int
+	require.NoError(t, r.db.QueryRow(ctx, "select next_attempt_at, attempts from sms_outbox where booking_number = '200000000001'").
+		Scan(&next, &attempts))
+	require.True(t, next.Equal(time.Date(2026, 3, 4, 9, 0, 0, 0, rome)), "deferred to 09:00, got %s", next)
+	require.Zero(t, attempts, "a deferral is no attempt")
+	// Nothing more at 08:59; the reminder at 09:00.
+	r.clock.Set(time.Date(2026, 3, 4, 8, 59, 0, 0, rome))
+	n, err = s.Tick(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	r.clock.Set(time.Date(2026, 3, 4, 9, 0, 0, 0, rome))
+	_, err = s.Tick(ctx)
+	require.NoError(t, err)
+	require.Len(t, r.standin.Messages(), 4)
+}
+
+func TestRecallTexts(t *testing.T) {
+	pre, err := sms.RecallText(sms.RecallPrealert, "800466222")
+	require.NoError(t, err)
+	require.Equal(t, "Il CUP la richiamerà a breve dal numero 800 466 222", pre)
+	failed, err := sms.RecallText(sms.RecallFailed, "800466222")
+	require.NoError(t, err)
+	require.Contains(t, failed, "800466222")
+	_, n := sms.Segments(failed)
+	require.Equal(t, 1, n)
+	_, err = sms.RecallText(sms.Reminder, "800466222")
+	require.Error(t, err)
+	// A message is about a booking or a recall, not both and not neither.
+	m := sms.Message{Kind: sms.RecallPrealert, Recall: 7}
+	require.Equal(t, "recall_prealert:recall-7", m.Key())
 }

@@ -49,10 +49,13 @@ func (o *Outbox) Register(reg prometheus.Registerer) *Outbox {
 // NewOutbox builds the outbox.
 func NewOutbox(db *pgxpool.Pool) *Outbox { return &Outbox{db: db} }
 
-// Message is one SMS to send.
+// Message is one SMS to send, about a booking or a recall.
 type Message struct {
 	Kind          Kind
 	BookingNumber string
+	// Recall is the recall request a recall message is about (instead of
+	// a booking).
+	Recall int64
 	// Phone is E.164.
 	Phone string
 	Body  string
@@ -60,8 +63,14 @@ type Message struct {
 	Due time.Time
 }
 
-// Key is the idempotency key: one message per booking and kind.
-func (m Message) Key() string { return string(m.Kind) + ":" + m.BookingNumber }
+// Key is the idempotency key: one message per booking (or recall) and
+// kind.
+func (m Message) Key() string {
+	if m.Recall != 0 {
+		return fmt.Sprintf("%s:recall-%d", m.Kind, m.Recall)
+	}
+	return string(m.Kind) + ":" + m.BookingNumber
+}
 
 // Execer runs a statement: a pool, or the transaction of the event that
 // causes the message.
@@ -76,10 +85,14 @@ func (o *Outbox) Enqueue(ctx context.Context, tx Execer, m Message, now time.Tim
 	if !ok || n.Kind != phone.Mobile {
 		return false, fmt.Errorf("%w: %q is not an Italian mobile number", ErrInvalid, m.Phone)
 	}
-	if m.BookingNumber == "" || m.Body == "" || m.Due.IsZero() {
-		return false, fmt.Errorf("%w: booking number, body and due time are required", ErrInvalid)
+	if (m.BookingNumber == "") == (m.Recall == 0) || m.Body == "" || m.Due.IsZero() {
+		return false, fmt.Errorf("%w: a booking number or a recall, a body and a due time are required", ErrInvalid)
 	}
-	tag, err := tx.Exec(ctx, queries.Get("enqueue"), pgx.NamedArgs{"key": m.Key(), "kind": string(m.Kind), "booking_number": m.BookingNumber,
+	var number *string
+	if m.BookingNumber != "" {
+		number = &m.BookingNumber
+	}
+	tag, err := tx.Exec(ctx, queries.Get("enqueue"), pgx.NamedArgs{"key": m.Key(), "kind": string(m.Kind), "booking_number": number,
 		"phone": n.E164, "body": m.Body, "due_at": m.Due, "now": now})
 	if err != nil {
 		return false, fmt.Errorf("enqueueing sms: %w", err)
@@ -138,6 +151,12 @@ func (o *Outbox) held(ctx context.Context, sql string, args pgx.NamedArgs) error
 // Accepted records Twilio's MessageSid.
 func (o *Outbox) Accepted(ctx context.Context, id int64, owner, sid string, now time.Time) error {
 	return o.held(ctx, queries.Get("accepted"), pgx.NamedArgs{"id": id, "owner": owner, "sid": sid, "now": now})
+}
+
+// Defer puts back, unsent, a message claimed in quiet hours: it goes at
+// at, and the claim does not count as an attempt.
+func (o *Outbox) Defer(ctx context.Context, id int64, owner string, at, now time.Time) error {
+	return o.held(ctx, queries.Get("defer"), pgx.NamedArgs{"id": id, "owner": owner, "at": at, "now": now})
 }
 
 // Retry puts a message back for another attempt at at.

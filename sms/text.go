@@ -78,7 +78,39 @@ const (
 	Reminder     Kind = "reminder"
 	Cancellation Kind = "cancellation"
 	RecallFailed Kind = "recall_failed"
+	// RecallPrealert: the recall is about to be dialled, from the numero
+	// verde (citizens do not answer unknown numbers).
+	RecallPrealert Kind = "recall_prealert"
 )
+
+// Immediate reports whether a kind goes at once, whatever the hour: what
+// the citizen has just asked for (a booking's confirmation, a
+// cancellation's code, the recall about to come). Reminders and notices
+// wait for the allowed hours, checked when they are sent.
+func (k Kind) Immediate() bool {
+	return k == Confirmation || k == Cancellation || k == RecallPrealert
+}
+
+// RecallText is the text of a recall's message: k is RecallPrealert or
+// RecallFailed, numeroVerde the number the CUP calls from and is called on.
+func RecallText(k Kind, numeroVerde string) (string, error) {
+	switch k {
+	case RecallPrealert:
+		return fmt.Sprintf("Il CUP la richiamerà a breve dal numero %s", spaced(numeroVerde)), nil
+	case RecallFailed:
+		return fmt.Sprintf("CUP: abbiamo provato a richiamarla senza risposta. Ci chiami al %s", numeroVerde), nil
+	}
+	return "", fmt.Errorf("%q is not a recall message", k)
+}
+
+// spaced writes a toll-free number in groups of three ("800 466 222"), as
+// it is read and dialled.
+func spaced(n string) string {
+	if len(n) != 9 || strings.Trim(n, "0123456789") != "" {
+		return n
+	}
+	return n[:3] + " " + n[3:6] + " " + n[6:]
+}
 
 // Text writes a booking message in Italian, in loc's time, within one
 // GSM-7 segment: the service and the place are shortened when the whole
@@ -96,8 +128,8 @@ func Text(k Kind, a Appointment, loc *time.Location, numeroVerde string) (string
 			s = fmt.Sprintf("CUP: promemoria %s %s, %s. Per disdire rispondi ANNULLA o chiama %s", service, when, place, numeroVerde)
 		case Cancellation:
 			s = fmt.Sprintf("CUP: disdetta la prenotazione %s del %s. Codice disdetta %s. Info %s", service, when, a.Number, numeroVerde)
-		case RecallFailed:
-			s = fmt.Sprintf("CUP: abbiamo provato a richiamarla senza risposta. Ci chiami al %s", numeroVerde)
+		case RecallFailed, RecallPrealert:
+			return RecallText(k, numeroVerde)
 		default:
 			return "", fmt.Errorf("unknown sms kind %q", k)
 		}

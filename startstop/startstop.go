@@ -24,6 +24,7 @@ type Loop struct {
 	wg      sync.WaitGroup
 	running int
 	done    chan struct{}
+	closed  bool
 	err     error
 }
 
@@ -44,13 +45,14 @@ func (l *Loop) Begin(parent context.Context) (context.Context, error) {
 	return l.ctx, nil
 }
 
-// Go runs f under the loop; Stop waits for it. Before Begin, or after
-// Stop, f does not run. The first error a goroutine returns is kept (Err).
-func (l *Loop) Go(f func(ctx context.Context) error) {
+// Go runs f under the loop and reports whether it did; Stop waits for
+// it. Before Begin, or after Stop, f does not run. The first error a
+// goroutine returns is kept (Err).
+func (l *Loop) Go(f func(ctx context.Context) error) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.ctx == nil || l.ctx.Err() != nil {
-		return
+		return false
 	}
 	l.wg.Add(1)
 	l.running++
@@ -62,14 +64,18 @@ func (l *Loop) Go(f func(ctx context.Context) error) {
 		if err != nil && l.err == nil {
 			l.err = err
 		}
-		if l.running--; l.running == 0 {
+		// A part whose goroutines come and go (one per dial) is not done
+		// between them: only once stopped, or ended by an error.
+		if l.running--; l.running == 0 && !l.closed && (l.ctx.Err() != nil || l.err != nil) {
+			l.closed = true
 			close(l.done)
 		}
 	}()
+	return true
 }
 
-// Done is closed once every goroutine has returned: after Stop, or when
-// they ended on their own.
+// Done is closed once every goroutine has returned after Stop, or after
+// one ended on its own with an error (Err).
 func (l *Loop) Done() <-chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -96,4 +102,10 @@ func (l *Loop) Stop() {
 		cancel()
 	}
 	l.wg.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done != nil && !l.closed {
+		l.closed = true
+		close(l.done)
+	}
 }

@@ -53,6 +53,14 @@ func TestAGoroutineEndingOnItsOwnIsReported(t *testing.T) {
 		_, err := l.Begin(context.Background())
 		require.NoError(t, err)
 		closed := errors.New("client closed")
+		// Goroutines that come and go (a dial each) leave the part running.
+		l.Go(func(ctx context.Context) error { return nil })
+		synctest.Wait()
+		select {
+		case <-l.Done():
+			t.Fatal("done between goroutines")
+		default:
+		}
 		l.Go(func(ctx context.Context) error { time.Sleep(time.Second); return closed })
 		l.Go(func(ctx context.Context) error { <-ctx.Done(); return nil })
 		time.Sleep(2 * time.Second)

@@ -9,10 +9,12 @@
 //	centralinoctl [-config FILE] bench ivr [-prepare] [-db centralino_bench_ivr]
 //	centralinoctl [-config FILE] bench queue [-calls 200] [-agents 30] [-rate 5]
 //	centralinoctl [-config FILE] bench sms [-messages 100000] [-senders 3]
+//	centralinoctl [-config FILE] bench recall [-recalls 100000] [-instances 3] [-opening 200] [-agents 10]
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +39,7 @@ import (
 	"github.com/centralino-cup/centralino/prompts"
 	queuebench "github.com/centralino-cup/centralino/queue/bench"
 	"github.com/centralino-cup/centralino/recall"
+	recallbench "github.com/centralino-cup/centralino/recall/bench"
 	smsbench "github.com/centralino-cup/centralino/sms/bench"
 	"github.com/centralino-cup/centralino/sms/twiliostandin"
 )
@@ -50,7 +53,8 @@ commands:
   bench booking [flags]   benchmark the booking core (see bench booking -h)
   bench ivr [flags]       time a citizen booking through the IVR on the sandbox (see bench ivr -h)
   bench queue [flags]     app_queue and centralino's queue side by side on the sandbox (see bench queue -h)
-  bench sms [flags]       SMS sender instances against the Twilio stand-in (see bench sms -h)`
+  bench sms [flags]       SMS sender instances against the Twilio stand-in (see bench sms -h)
+  bench recall [flags]    the recall scheduler, and an opening on the sandbox (see bench recall -h)`
 
 func main() {
 	path := flag.String("config", "", "YAML configuration file (empty: built-in defaults)")
@@ -107,6 +111,8 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, args []string
 			return runBenchQueue(ctx, cfg, log, args[2:])
 		case "sms":
 			return runBenchSMS(ctx, cfg, log, args[2:])
+		case "recall":
+			return runBenchRecall(ctx, cfg, log, args[2:])
 		}
 		return errUsage
 	}
@@ -331,6 +337,61 @@ func runBenchSMS(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 	quiet := slog.New(slog.DiscardHandler)
 	_, err = smsbench.Run(ctx, db, o, quiet, os.Stdout)
 	return err
+}
+
+func runBenchRecall(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("bench recall", flag.ContinueOnError)
+	so := recallbench.SchedulerOptions{}
+	oo := recallbench.OpeningOptions{}
+	fs.IntVar(&so.Recalls, "recalls", 100_000, "recalls due at once (scheduler part)")
+	fs.IntVar(&so.Instances, "instances", 3, "scheduler instances; the first is stopped midway")
+	fs.IntVar(&oo.Recalls, "opening", 200, "out-of-hours recalls due at the opening (0: skip the opening part)")
+	fs.IntVar(&oo.Agents, "agents", 10, "simulated agents at the opening")
+	fs.DurationVar(&oo.Live, "live", 10*time.Second, "a live caller arrives this often during the opening")
+	fs.DurationVar(&oo.Talk, "talk", 15*time.Second, "how long a citizen stays on the line once answered (greeting included)")
+	dbName := fs.String("db", "centralino_bench_recall", "scratch database (created when absent; its recalls are replaced)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if so.Recalls < 1 || so.Instances < 2 || oo.Recalls < 0 || oo.Agents < 1 {
+		return errors.New("recalls ≥ 1, instances ≥ 2, opening ≥ 0 and agents ≥ 1 are required")
+	}
+	url, err := postgres.EnsureDatabase(ctx, cfg.Database.URL, *dbName)
+	if err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, url, int32(so.Instances*4+8))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db, log); err != nil {
+		return err
+	}
+	quiet := slog.New(slog.DiscardHandler) // the figures, not the logs
+	var res recallbench.Result
+	if err := recallbench.Scheduler(ctx, db, so, quiet, os.Stdout, &res); err != nil {
+		return err
+	}
+	if oo.Recalls > 0 {
+		ropts, err := redis.ParseURL(cfg.Redis.URL)
+		if err != nil {
+			return fmt.Errorf("redis.url: %w", err)
+		}
+		rdb := redis.NewClient(ropts)
+		defer rdb.Close()
+		ari := asterisk.Config{URL: cfg.ARI.URL, WebsocketURL: cfg.ARI.WebsocketURL, User: cfg.ARI.User,
+			Password: cfg.ARI.Password, RequestTimeout: cfg.ARI.RequestTimeout}
+		if err := recallbench.Opening(ctx, db, rdb, ari, oo, quiet, os.Stdout, &res); err != nil {
+			return err
+		}
+	}
+	line, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(line))
+	return nil
 }
 
 // runStandin serves the Twilio stand-in for the demo and manual checks.

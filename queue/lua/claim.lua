@@ -16,7 +16,8 @@ if l[1] == inst and l[2] == a and l[3] == ARGV[12] and available(p, a, now)
   local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   if #head == 0 or tonumber(head[2]) > tonumber(ARGV[3]) then
     redis.call('HSET', KEYS[2], 'queue', q, 'priority', ARGV[5], 'entered_ms', ARGV[6], 'caller', ARGV[7],
-      'recall', ARGV[8], 'owner', inst, 'keyed', ARGV[10], 'state', 'ringing', 'agent', a)
+      'recall', ARGV[8], 'owner', inst, 'keyed', ARGV[10], 'state', 'ringing', 'agent', a,
+      'lane', 'waiting', 'score', ARGV[3])
     ring_agent(p, a, id, ARGV[13], inst)
     ok = 1
   end

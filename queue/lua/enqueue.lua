@@ -8,6 +8,7 @@ if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   return 0
 end
 redis.call('HSET', KEYS[2], 'queue', ARGV[3], 'priority', ARGV[4], 'entered_ms', ARGV[5],
-  'caller', ARGV[6], 'recall', ARGV[7], 'owner', ARGV[8], 'keyed', ARGV[9], 'state', 'waiting')
+  'caller', ARGV[6], 'recall', ARGV[7], 'owner', ARGV[8], 'keyed', ARGV[9], 'state', 'waiting',
+  'lane', 'waiting', 'score', ARGV[2])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return 1

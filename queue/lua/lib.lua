@@ -66,15 +66,15 @@ end
 
 -- acquire_lease gives instance inst the lease of queue q (renewed for ttl
 -- ms when it holds it already): {agent, endpoint, token}, or false when
--- callers are waiting (they go first), no agent is free, or another
--- instance holds it.
+-- callers or recalls are waiting (they go first), no agent is free, or
+-- another instance holds it.
 local function acquire_lease(p, q, inst, now, ttl)
   local lk = p .. ':lease:' .. q
   local l = redis.call('HMGET', lk, 'holder', 'agent', 'token')
   if l[1] and l[1] ~= inst then
     return false
   end
-  if redis.call('ZCARD', p .. ':waiting:' .. q) > 0 then
+  if redis.call('ZCARD', p .. ':waiting:' .. q) > 0 or redis.call('ZCARD', p .. ':ooh:' .. q) > 0 then
     if l[1] then
       redis.call('DEL', lk)
     end

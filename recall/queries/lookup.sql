@@ -1,0 +1,1 @@
+select status::text from recall_requests where id = @id
