@@ -71,8 +71,8 @@ bench-booking: setup build
 bench-ari: setup build asterisk-up
 	$(BIN)/callsim bench-ari
 
-# IVR figure: a citizen who keys without hesitation books through the real
-# Asterisk with the shipped prompts (last line: JSON).
+# IVR figure: an expert citizen and a first-time caller each book through
+# the real Asterisk with the shipped prompts (last line: JSON).
 bench-ivr: setup build
 	$(BIN)/centralinoctl bench ivr -prepare
 	bash scripts/asterisk-sandbox.sh up

@@ -174,6 +174,86 @@ func TestGather(t *testing.T) {
 	}
 }
 
+// GatherSpec.Listen: a menu that confirms what its first media item says
+// takes no key before that item has been heard to its end, typed ahead or
+// pressed while it plays; the question after it is barged into as usual.
+func TestGatherListen(t *testing.T) {
+	const (
+		said     = "sound:queue-thankyou" // about 1.5 s: what is confirmed
+		question = "sound:vm-intro"       // about 7 s: the choices
+		saidLen  = 1500 * time.Millisecond
+		total    = 8500 * time.Millisecond
+	)
+	tests := []struct {
+		name string
+		// Keys pressed before the gather begins (typeAhead), 0.5 s into
+		// what is said (during), and 0.5 s into the question (after).
+		typeAhead, during, after string
+		listen                   int
+		want                     string
+		// inFull: the media played to its end (no key stopped it).
+		inFull bool
+	}{
+		// A key while the slot is said is discarded and the slot goes on;
+		// the key during the choices answers and cuts them short.
+		{name: "key before the end is discarded", during: "1", after: "2", listen: 1, want: "2"},
+		// A discarded key is no answer: the gather times out empty, as
+		// with nothing pressed, after hearing it all.
+		{name: "a discarded key is no answer", during: "1", listen: 1, want: "", inFull: true},
+		// A key typed ahead of the menu is flushed.
+		{name: "type-ahead is flushed", typeAhead: "9", after: "2", listen: 1, want: "2"},
+		// Without Listen the same keys barge in and type-ahead counts, as
+		// in the main menu and code entry.
+		{name: "without listen a key barges in", during: "1", after: "2", want: "1"},
+		{name: "without listen type-ahead counts", typeAhead: "9", want: "9"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			type result struct {
+				keys    string
+				elapsed time.Duration
+				err     error
+			}
+			res := make(chan result, 1)
+			ready, begin := make(chan struct{}, 1), make(chan struct{})
+			_, place := pair(t, handler{handle: func(ctx context.Context, c *asterisk.Call) {
+				if err := c.Answer(ctx); err != nil {
+					res <- result{err: err}
+					return
+				}
+				ready <- struct{}{}
+				<-begin
+				start := time.Now()
+				k, err := c.Gather(ctx, []string{said, question}, asterisk.GatherSpec{Max: 1, FirstDigit: time.Second, Listen: tt.listen})
+				res <- result{k, time.Since(start), err}
+			}})
+			caller := place()
+			waitFor(t, ready, 5*time.Second)
+			key := func(k string) {
+				if k != "" {
+					require.NoError(t, caller.SendDTMF(context.Background(), k, 100*time.Millisecond, 0))
+				}
+			}
+			key(tt.typeAhead)
+			time.Sleep(500 * time.Millisecond) // the keys typed ahead have reached the IVR
+			close(begin)
+			time.Sleep(500 * time.Millisecond)
+			key(tt.during)
+			time.Sleep(saidLen)
+			key(tt.after)
+			r := waitFor(t, res, 15*time.Second)
+			require.NoError(t, r.err)
+			require.Equal(t, tt.want, r.keys)
+			if tt.inFull {
+				require.GreaterOrEqual(t, r.elapsed, total, "the media played to its end")
+			} else {
+				require.Less(t, r.elapsed, total-2*time.Second, "a key taken cut the question short")
+			}
+		})
+	}
+}
+
 func TestBridgeAndHangups(t *testing.T) {
 	var mu sync.Mutex
 	var legs []*asterisk.Call

@@ -21,6 +21,15 @@ type GatherSpec struct {
 	// Terminator ends the collection ("#"), "" for none; it is not
 	// returned.
 	Terminator string
+	// Listen is how many of the leading media items take no key: they
+	// are heard to their end, and a key pressed before the last of them
+	// has finished playing is discarded, type-ahead included (keys
+	// pressed before the media started). The items after them, and the
+	// wait once the media is over, take keys with barge-in as usual. Zero
+	// takes every key, type-ahead included. A menu that confirms
+	// something sets it to the items that say what is confirmed, so that
+	// no answer is taken before the question has been heard.
+	Listen int
 }
 
 // Play plays media in order; a key stops it (barge-in) and is returned.
@@ -30,7 +39,8 @@ func (call *Call) Play(ctx context.Context, media ...string) (string, error) {
 
 // Gather plays media in order with barge-in, then collects keys until Max
 // digits, the terminator, or a timeout; "" means nothing was pressed. Keys
-// pressed before the media started (type-ahead) count.
+// pressed before the media started (type-ahead) count, unless spec.Listen
+// says the first items are to be heard first.
 func (call *Call) Gather(ctx context.Context, media []string, spec GatherSpec) (string, error) {
 	cl, err := call.client.current()
 	if err != nil {
@@ -39,6 +49,7 @@ func (call *Call) Gather(ctx context.Context, media []string, spec GatherSpec) (
 	var (
 		digits  string
 		playing string // playback in progress
+		started int    // media items started so far
 		queue   = media
 		timer   *time.Timer
 	)
@@ -60,6 +71,7 @@ func (call *Call) Gather(ctx context.Context, media []string, spec GatherSpec) (
 				return false, translate(err, "playing "+uri)
 			}
 			playing = id
+			started++
 			return true, nil
 		}
 		playing = ""
@@ -120,6 +132,12 @@ func (call *Call) Gather(ctx context.Context, media []string, spec GatherSpec) (
 				wait(spec.FirstDigit)
 			}
 		case *ari.ChannelDtmfReceived:
+			if playing != "" && started <= spec.Listen {
+				// Pressed before the items to be heard were over (or
+				// before the media began): the call's events come in
+				// order, so its PlaybackFinished has not come yet.
+				continue
+			}
 			stopPlaying()
 			if spec.Max == 0 {
 				return ev.Digit, nil

@@ -61,6 +61,9 @@ type Prompt struct {
 	// At is when the simulator saw it start; Stamp is Asterisk's clock.
 	At    time.Time
 	Stamp time.Time
+	// Finished is when the simulator saw it end, played out or stopped by
+	// a key; zero while it plays.
+	Finished time.Time
 }
 
 // Call is one simulated citizen's call.
@@ -114,6 +117,15 @@ func (c *Call) record() {
 		switch e.Kind {
 		case asterisk.EventPlaybackStarted:
 			c.prompts = append(c.prompts, Prompt{Media: e.Media, At: e.At, Stamp: e.Stamp})
+		case asterisk.EventPlaybackFinished:
+			// The IVR plays one thing at a time: the one ending is the
+			// latest of that media still playing.
+			for i := len(c.prompts) - 1; i >= 0; i-- {
+				if c.prompts[i].Media == e.Media && c.prompts[i].Finished.IsZero() {
+					c.prompts[i].Finished = e.At
+					break
+				}
+			}
 		case asterisk.EventDTMF:
 			c.dtmf = append(c.dtmf, e.Stamp)
 		}
@@ -158,21 +170,27 @@ func (c *Call) KeysReceived() []time.Time {
 // contains want, counting from the n-th playback (0: any), and returns its
 // index.
 func (c *Call) WaitPrompt(ctx context.Context, want string, from int) (int, error) {
-	return c.wait(ctx, func(m string) bool { return strings.Contains(m, want) }, want, from)
+	return c.wait(ctx, func(p Prompt) bool { return strings.Contains(p.Media, want) }, want, from)
 }
 
 // WaitMedia is WaitPrompt with an exact media URI ("sound:centralino/e"
 // does not match "sound:centralino/errore_tecnico").
 func (c *Call) WaitMedia(ctx context.Context, media string, from int) (int, error) {
-	return c.wait(ctx, func(m string) bool { return m == media }, media, from)
+	return c.wait(ctx, func(p Prompt) bool { return p.Media == media }, media, from)
 }
 
-func (c *Call) wait(ctx context.Context, match func(string) bool, want string, from int) (int, error) {
+// WaitMediaEnd is WaitMedia until that playback has finished: a caller
+// who listens to a prompt to its end before keying.
+func (c *Call) WaitMediaEnd(ctx context.Context, media string, from int) (int, error) {
+	return c.wait(ctx, func(p Prompt) bool { return p.Media == media && !p.Finished.IsZero() }, media+" to end", from)
+}
+
+func (c *Call) wait(ctx context.Context, match func(Prompt) bool, want string, from int) (int, error) {
 	find := func() int {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		for i := from; i < len(c.prompts); i++ {
-			if match(c.prompts[i].Media) {
+			if match(c.prompts[i]) {
 				return i
 			}
 		}
@@ -197,15 +215,24 @@ func (c *Call) wait(ctx context.Context, match func(string) bool, want string, f
 }
 
 // KeyGap is how long a citizen takes between keys, and KeyLength how long
-// a key is held: a person keying without hesitation.
+// a key is held: a person keying without hesitation, four keys a second.
 const (
 	KeyLength = 100 * time.Millisecond
 	KeyGap    = 150 * time.Millisecond
 )
 
+// FirstTimeKeyPeriod is a key every half second: a caller who looks for
+// each key on the keypad.
+const FirstTimeKeyPeriod = 500 * time.Millisecond
+
 // Key presses keys with realistic timing.
 func (c *Call) Key(ctx context.Context, keys string) error {
-	return c.leg.SendDTMF(ctx, keys, KeyLength, KeyGap)
+	return c.KeyEvery(ctx, keys, KeyLength+KeyGap)
+}
+
+// KeyEvery presses keys one every period, each held KeyLength.
+func (c *Call) KeyEvery(ctx context.Context, keys string, period time.Duration) error {
+	return c.leg.SendDTMF(ctx, keys, KeyLength, max(period-KeyLength, 0))
 }
 
 // Ended is closed when the IVR side hangs up.

@@ -304,6 +304,26 @@ func (c *citizen) catalogue() []string {
 	return ids
 }
 
+// said waits for an appointment said in full: the service (when not ""),
+// weekday, day, month and hour, and the place.
+func (c *citizen) said(service string, at time.Time, site int64) {
+	c.r.t.Helper()
+	if service != "" {
+		c.hear(prompts.ServiceID(service))
+	}
+	for _, m := range c.r.deps.Speaker.DateTime(at) {
+		c.media(m)
+	}
+	c.hear("presso", prompts.SiteID(site))
+}
+
+// noFailedTry checks that the call had no timeout and no invalid key.
+func (c *citizen) noFailedTry() {
+	c.r.t.Helper()
+	require.NotContains(c.r.t, c.catalogue(), "nessuna_scelta")
+	require.NotContains(c.r.t, c.catalogue(), "scelta_non_valida")
+}
+
 func TestBookSecondSlotOffered(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, monday10)
@@ -329,7 +349,10 @@ func TestBookSecondSlotOffered(t *testing.T) {
 	c.ask("scelta_appuntamento", "2")
 	c.hear("appuntamento_successivo")
 	c.ask("scelta_appuntamento", "1")
+	// What was booked is said back before its number.
 	c.hear("prenotazione_confermata")
+	c.said("VCARD", inRome(2026, 3, 5, 11, 30), 2)
+	c.hear("numero_prenotazione")
 	var number string
 	require.NoError(t, r.db.QueryRow(context.Background(), "select number from bookings where slot_id=$1 and status='booked'", second).Scan(&number))
 	c.media("digits:" + number)
@@ -346,6 +369,140 @@ func TestBookSecondSlotOffered(t *testing.T) {
 	// The slot passed over is free again, not held.
 	require.Equal(t, 0, r.count("select count(*) from slots where id=$1 and (hold_token is not null or booking_id is not null)", first))
 	require.Equal(t, 1, r.count("select count(*) from bookings where phone='+393471234567' and channel='ivr'"))
+}
+
+// A 1 pressed before the slot has been said in full books nothing: typed
+// ahead with the birth date, during "la prestazione richiesta è", during
+// the slot's date. None is a failed try; the slot is said to its end, and
+// the 1 pressed during the choices books it.
+func TestEarlyKeyDoesNotBook(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	at := inRome(2026, 3, 4, 9, 0)
+	slot := r.slot(1, at)
+	nre := r.prescription(booking.PriorityD)
+
+	c := r.call("3471234567")
+	c.ask("menu_principale", "1")
+	c.ask("digita_nre", nre)
+	c.ask("digita_data_nascita", birthKeys+"1")
+	c.ask("prestazione_richiesta", "1")
+	c.hear(prompts.ServiceID("VCARD"), "primo_disponibile")
+	c.media("sound:digits/day-3") // Wednesday
+	c.key("1")
+	// The rest of the slot, in full: 4 March at 9, the place.
+	c.media("number:4")
+	c.media("sound:digits/mon-2")
+	c.hear("alle_ore")
+	c.media("number:9")
+	c.hear("presso", "sede_1", "scelta_appuntamento")
+	require.Equal(t, 0, r.count("select count(*) from bookings"), "nothing booked before the choices")
+	c.key("1")
+	// The booked appointment is said back, in full even to a caller who
+	// presses 1 once more.
+	c.hear("prenotazione_confermata")
+	c.key("1")
+	c.said("VCARD", at, 1)
+	c.hear("numero_prenotazione", "ripeto", "sms_conferma", "arrivederci")
+	c.hungUp()
+
+	c.noFailedTry()
+	rec := r.waitRecord()
+	require.Equal(t, "self_booked", rec.Outcome)
+	require.Equal(t, []string{"menu:1", "nre", "birth_date", "slot:1"}, rec.Path)
+	require.Equal(t, 1, r.count("select count(*) from bookings where slot_id=$1 and status='booked'", slot))
+}
+
+// A 1 pressed while the booking to cancel is read back, or typed ahead
+// with the birth date, cancels nothing; the 1 pressed during the choices
+// does, and what was cancelled is said back before the code.
+func TestEarlyKeyDoesNotCancel(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	at := inRome(2026, 3, 10, 9, 0)
+	b := r.booked(r.slot(1, at))
+
+	c := r.call("3471234567")
+	c.ask("menu_principale", "2")
+	c.ask("digita_numero_prenotazione", b.Number)
+	c.ask("digita_data_nascita", birthKeys+"1")
+	c.ask("la_prenotazione_riguarda", "1")
+	c.said("VCARD", at, 1)
+	c.hear("conferma_disdetta")
+	require.Equal(t, 1, r.count("select count(*) from bookings where number=$1 and status='booked'", b.Number), "not cancelled before the choices")
+	c.key("1")
+	c.hear("disdetta_confermata")
+	c.said("VCARD", at, 1)
+	c.hear("codice_disdetta")
+	var code string
+	require.NoError(t, r.db.QueryRow(context.Background(), "select cancellation_code from bookings where number=$1 and status='cancelled'", b.Number).Scan(&code))
+	c.media("digits:" + code)
+	c.hear("ripeto", "arrivederci")
+	c.hungUp()
+
+	c.noFailedTry()
+	rec := r.waitRecord()
+	require.Equal(t, "self_cancelled", rec.Outcome)
+	require.Equal(t, []string{"menu:2", "booking_number", "cancel:1"}, rec.Path)
+}
+
+// The move takes no key before the booking to move, then the new slot,
+// has been said; the new appointment is said back before its number.
+func TestEarlyKeyDoesNotMove(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, monday10)
+	old := inRome(2026, 3, 20, 9, 0)
+	b := r.booked(r.slot(1, old))
+	at := inRome(2026, 3, 3, 9, 0)
+	r.slot(2, at)
+
+	c := r.call("3471234567")
+	c.ask("menu_principale", "3")
+	c.ask("digita_numero_prenotazione", b.Number)
+	c.ask("digita_data_nascita", birthKeys)
+	c.ask("la_prenotazione_riguarda", "1")
+	c.said("VCARD", old, 1)
+	c.hear("conferma_spostamento")
+	require.Equal(t, 0, r.count("select count(*) from slots where hold_token is not null"), "no slot sought before the choices")
+	c.key("1")
+	c.ask("primo_disponibile", "1")
+	c.said("", at, 2)
+	c.hear("scelta_appuntamento")
+	require.Equal(t, 1, r.count("select count(*) from bookings where number=$1 and status='booked'", b.Number), "not moved before the choices")
+	c.key("1")
+	c.hear("spostamento_confermato")
+	c.said("VCARD", at, 2)
+	c.hear("nuovo_numero_prenotazione", "ripeto", "arrivederci")
+	c.hungUp()
+
+	c.noFailedTry()
+	rec := r.waitRecord()
+	require.Equal(t, "self_moved", rec.Outcome)
+	require.Equal(t, []string{"menu:3", "booking_number", "move:1", "slot:1"}, rec.Path)
+	require.Equal(t, 1, r.count("select count(*) from bookings where number=$1 and status='moved'", b.Number))
+}
+
+// A keyed recall number is confirmed only once it has been read back: a 1
+// typed ahead after the # or pressed during the read-back is discarded.
+func TestEarlyKeyDoesNotConfirmTheRecallNumber(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, inRome(2026, 3, 2, 19, 30)) // Monday evening
+	c := r.call("3471234567")
+	c.ask("offerta_richiamata", "2")
+	c.ask("digita_numero_richiamata", "3331234567#1")
+	c.hear("numero_digitato")
+	c.media("digits:3331234567")
+	c.key("1")
+	c.hear("conferma_o_ridigita")
+	require.Equal(t, 0, r.count("select count(*) from recall_requests"), "not confirmed before the choices")
+	c.key("1")
+	c.hear("richiamata_da", "arrivederci")
+	c.hungUp()
+
+	c.noFailedTry()
+	rec := r.waitRecord()
+	require.Equal(t, []string{"closed", "offer:2", "recall_number"}, rec.Path)
+	require.Equal(t, 1, r.count("select count(*) from recall_requests where id=$1 and phone='+393331234567'", *rec.Recall))
 }
 
 func TestBookingRefusals(t *testing.T) {

@@ -131,14 +131,15 @@ func (f *Flow) offer(ctx context.Context, s *session, st *callState, svc booking
 		}
 		st.hold = &h.Token
 		offered++
-		question := []string{}
+		// The slot is said in full before a key is taken: a 1 pressed
+		// early books nothing the caller has not heard.
+		said := []string{}
 		if !slot.WithinDeadline && offered == 1 {
-			question = append(question, prompts.Sound("oltre_i_tempi"))
+			said = append(said, prompts.Sound("oltre_i_tempi"))
 		}
-		question = append(question, prompts.Sound(intro))
-		question = append(question, f.Speaker.DateTime(slot.StartsAt)...)
-		question = append(question, prompts.Sound("presso"), siteName(slot.Site.ID), prompts.Sound("scelta_appuntamento"))
-		key, err := s.choose(ctx, question, "120")
+		said = append(said, prompts.Sound(intro))
+		said = append(said, f.dayHourPlace(slot)...)
+		key, err := s.confirm(ctx, said, prompts.Sounds("scelta_appuntamento"), "120")
 		if errors.Is(err, errTooManyTries) {
 			key = "0"
 		} else if err != nil {
@@ -184,27 +185,37 @@ func (f *Flow) release(ctx context.Context, st *callState) error {
 
 // completion is what a confirmed offer means: a new booking or a move.
 type completion struct {
-	intro   string
-	outcome calls.Outcome
+	// intro says what was done, before the appointment; number introduces
+	// the booking number.
+	intro, number string
+	outcome       calls.Outcome
 }
 
 var (
-	booked = completion{"prenotazione_confermata", calls.OutcomeSelfBooked}
-	moved  = completion{"spostamento_confermato", calls.OutcomeSelfMoved}
+	booked = completion{"prenotazione_confermata", "numero_prenotazione", calls.OutcomeSelfBooked}
+	moved  = completion{"spostamento_confermato", "nuovo_numero_prenotazione", calls.OutcomeSelfMoved}
 )
 
-// confirmed reads the booking number twice, digit by digit, says an SMS
+// confirmed says back the appointment booked and its number, says an SMS
 // follows when the caller is on a mobile, and says goodbye.
 func (f *Flow) confirmed(ctx context.Context, s *session, st *callState, b booking.Booking, done completion) error {
 	st.number, st.outcome = b.Number, done.outcome
-	media := append(prompts.Sounds(done.intro), f.Speaker.Digits(b.Number)...)
-	media = append(media, prompts.Sound("ripeto"))
-	media = append(media, f.Speaker.Digits(b.Number)...)
+	media := f.receipt(done.intro, b, done.number, b.Number)
 	if b.Phone != "" {
 		media = append(media, prompts.Sound("sms_conferma"))
 	}
-	media = append(media, prompts.Sound("arrivederci"))
-	return s.say(ctx, media...)
+	return s.say(ctx, append(media, prompts.Sound("arrivederci"))...)
+}
+
+// receipt is what the caller hears once something is done: what (intro),
+// the appointment it concerns, and its code (booking number, cancellation
+// code) read twice, digit by digit.
+func (f *Flow) receipt(intro string, b booking.Booking, codeIntro, code string) []string {
+	media := append(prompts.Sounds(intro), f.appointment(b)...)
+	media = append(media, prompts.Sound(codeIntro))
+	media = append(media, f.Speaker.Digits(code)...)
+	media = append(media, prompts.Sound("ripeto"))
+	return append(media, f.Speaker.Digits(code)...)
 }
 
 // identify collects a booking number and birth date and loads the booking,
@@ -254,9 +265,18 @@ func (f *Flow) identify(ctx context.Context, s *session, st *callState) (booking
 
 // readBooking is "la prenotazione riguarda <service>, <date> presso <site>".
 func (f *Flow) readBooking(b booking.Booking) []string {
-	m := []string{prompts.Sound("la_prenotazione_riguarda"), serviceName(b.Service.Code)}
-	m = append(m, f.Speaker.DateTime(b.Slot.StartsAt)...)
-	return append(m, prompts.Sound("presso"), siteName(b.Slot.Site.ID))
+	return append(prompts.Sounds("la_prenotazione_riguarda"), f.appointment(b)...)
+}
+
+// appointment is "<service>, <date> presso <site>".
+func (f *Flow) appointment(b booking.Booking) []string {
+	return append([]string{serviceName(b.Service.Code)}, f.dayHourPlace(b.Slot)...)
+}
+
+// dayHourPlace is a slot's weekday, day, month, hour and place.
+func (f *Flow) dayHourPlace(slot booking.Slot) []string {
+	m := f.Speaker.DateTime(slot.StartsAt)
+	return append(m, prompts.Sound("presso"), siteName(slot.Site.ID))
 }
 
 // cancel: identify, read back, 1 confirm (SPEC §3.5).
@@ -268,7 +288,7 @@ func (f *Flow) cancel(ctx context.Context, s *session, st *callState) (bool, err
 	if err != nil || !ok {
 		return false, err
 	}
-	key, err := s.choose(ctx, append(f.readBooking(b), prompts.Sound("conferma_disdetta")), "12")
+	key, err := s.confirm(ctx, f.readBooking(b), prompts.Sounds("conferma_disdetta"), "12")
 	if errors.Is(err, errTooManyTries) {
 		return true, f.operator(ctx, s, st, queue.ReasonTries, queueCancel)
 	}
@@ -284,9 +304,7 @@ func (f *Flow) cancel(ctx context.Context, s *session, st *callState) (bool, err
 		return false, err
 	}
 	st.number, st.outcome = c.Number, calls.OutcomeSelfCancelled
-	media := append(prompts.Sounds("disdetta_confermata"), f.Speaker.Digits(c.CancellationCode)...)
-	media = append(media, prompts.Sound("ripeto"))
-	media = append(media, f.Speaker.Digits(c.CancellationCode)...)
+	media := f.receipt("disdetta_confermata", c, "codice_disdetta", c.CancellationCode)
 	return true, s.say(ctx, append(media, prompts.Sound("arrivederci"))...)
 }
 
@@ -300,7 +318,7 @@ func (f *Flow) move(ctx context.Context, s *session, st *callState) (bool, error
 	if err != nil || !ok {
 		return false, err
 	}
-	key, err := s.choose(ctx, append(f.readBooking(b), prompts.Sound("conferma_spostamento")), "12")
+	key, err := s.confirm(ctx, f.readBooking(b), prompts.Sounds("conferma_spostamento"), "12")
 	if errors.Is(err, errTooManyTries) {
 		return true, f.operator(ctx, s, st, queue.ReasonTries, queueMove)
 	}

@@ -324,9 +324,10 @@ func (f *Flow) keyNumber(ctx context.Context, s *session, st *callState) (phone.
 		if err != nil {
 			return phone.Number{}, err
 		}
-		// The question includes the number, so `*` reads it again.
-		question := append(prompts.Sounds("numero_digitato"), f.Speaker.Digits(n.National)...)
-		key, err := s.choose(ctx, append(question, prompts.Sound("conferma_o_ridigita")), "12")
+		// The number is read back in full before a key is taken, and
+		// again with `*`.
+		said := append(prompts.Sounds("numero_digitato"), f.Speaker.Digits(n.National)...)
+		key, err := s.confirm(ctx, said, prompts.Sounds("conferma_o_ridigita"), "12")
 		if err != nil {
 			return phone.Number{}, err
 		}

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -84,6 +85,20 @@ func ServiceID(code string) string {
 // SiteID is the prompt that names a site ("sede_<id>").
 func SiteID(id int64) string { return fmt.Sprintf("sede_%d", id) }
 
+// SpeakingRate is espeak-ng's rate (words per minute) for generated
+// prompts: a little below its default of 175, which is quick for a caller
+// hearing a menu for the first time on the phone, and above the 145 the
+// prompts had, which made them slow (README, "Prompts").
+const SpeakingRate = 160
+
+// trailingPause is the silence left at the end of a generated prompt, in
+// seconds.
+const trailingPause = "0.15"
+
+// voice identifies how a text is spoken: a change re-renders every
+// generated prompt.
+var voice = fmt.Sprintf("tts:espeak-ng it %d, pause %s:", SpeakingRate, trailingPause)
+
 // GenerateReport says what Generate did.
 type GenerateReport struct {
 	Generated, Studio, Unchanged int
@@ -107,7 +122,7 @@ func (c Catalogue) Generate(ctx context.Context, outDir, studioDir string, log *
 	for _, id := range c.IDs() {
 		out := filepath.Join(outDir, id+".wav")
 		studio := filepath.Join(studioDir, id+".wav")
-		source, studioFile := []byte("tts:"+c[id]), false
+		source, studioFile := []byte(voice+c[id]), false
 		if studioDir != "" {
 			if b, err := os.ReadFile(studio); err == nil {
 				source, studioFile = b, true
@@ -128,12 +143,15 @@ func (c Catalogue) Generate(ctx context.Context, outDir, studioDir string, log *
 			rep.Studio++
 		} else {
 			tmp := out + ".tts.wav"
-			// Italian voice, slightly slower than default for the phone.
-			if err := run(ctx, "espeak-ng", "-v", "it", "-s", "145", "-w", tmp, c[id]); err != nil {
+			if err := run(ctx, "espeak-ng", "-v", "it", "-s", strconv.Itoa(SpeakingRate), "-w", tmp, c[id]); err != nil {
 				return rep, fmt.Errorf("prompts: speaking %s: %w", id, err)
 			}
+			// The telephone band; espeak-ng's 0.4 s of trailing silence
+			// cut to trailingPause, enough to part two prompts played
+			// one after the other.
 			err := run(ctx, "sox", tmp, "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", out,
-				"highpass", "300", "lowpass", "3400", "gain", "-n", "-3")
+				"highpass", "300", "lowpass", "3400", "gain", "-n", "-3",
+				"reverse", "silence", "1", "0.02", "-50d", "reverse", "pad", "0", trailingPause)
 			os.Remove(tmp)
 			if err != nil {
 				return rep, fmt.Errorf("prompts: converting %s: %w", id, err)

@@ -1,7 +1,11 @@
-// Package bench measures the numero verde from the caller's side: one
-// simulated citizen who knows the menus books the first slot offered, on
-// the real Asterisk with the shipped prompts, and the time from answer to
-// the booking confirmed and the keys pressed are reported.
+// Package bench measures the numero verde from the caller's side: two
+// simulated citizens book the first slot offered, on the real Asterisk
+// with the shipped prompts, and the time from answer to the booking
+// confirmed and the keys pressed are reported. The expert keys each answer
+// as soon as its question begins (barge-in), and the slot's 1 as soon as
+// the offer takes a key, once the slot has been said; the first-time
+// caller keys only once each question has played to its end, two keys a
+// second.
 package bench
 
 import (
@@ -29,11 +33,20 @@ import (
 	"github.com/centralino-cup/centralino/recall"
 )
 
-// Result is the benchmark's last line.
+// Result is the benchmark's last line: how long each citizen took from
+// answer to "prenotazione confermata", and the keys one booking takes.
 type Result struct {
-	SecondsToBooking float64 `json:"seconds_to_booking"`
+	ExpertSeconds    float64 `json:"expert_seconds"`
+	FirstTimeSeconds float64 `json:"first_time_seconds"`
 	Keypresses       int     `json:"keypresses"`
 }
+
+// The goals the figures are read against (issue 16).
+const (
+	goalExpert    = 25 * time.Second
+	goalFirstTime = 60 * time.Second
+	goalKeys      = 20
+)
 
 // Prepare seeds the bench database with a small region when it has none,
 // and renders the prompts for its service and site names into promptDir
@@ -59,16 +72,42 @@ func Prepare(ctx context.Context, db *pgxpool.Pool, promptDir, studioDir string,
 	return err
 }
 
-// keyer is the citizen: it waits for each question to start and keys at
-// once (the caller knows the menus, and listens to the slot offered).
+// citizen is how a simulated caller answers the IVR.
+type citizen struct {
+	name string
+	// listens: keys only once the question has played to its end;
+	// otherwise as it begins (for the slot, the choices: the first
+	// moment the offer takes a key).
+	listens bool
+	// every is the time from one key to the next.
+	every time.Duration
+}
+
+var (
+	// expert knows the menus and keys without hesitation.
+	expert = citizen{name: "expert", every: callsim.KeyLength + callsim.KeyGap}
+	// firstTime has never called: each prompt to its end, then two keys
+	// a second.
+	firstTime = citizen{name: "first-time caller", listens: true, every: callsim.FirstTimeKeyPeriod}
+)
+
+// keyer is one citizen on one call.
 type keyer struct {
+	citizen
 	call *callsim.Call
 	next int
 	keys int
 }
 
+// answer waits for the question id (its start or, for a citizen who
+// listens, its end) and keys.
 func (k *keyer) answer(ctx context.Context, id, keys string) error {
-	i, err := k.call.WaitMedia(ctx, "sound:"+prompts.Dir+"/"+id, k.next)
+	media := "sound:" + prompts.Dir + "/" + id
+	wait := k.call.WaitMedia
+	if k.listens && keys != "" {
+		wait = k.call.WaitMediaEnd
+	}
+	i, err := wait(ctx, media, k.next)
 	if err != nil {
 		return err
 	}
@@ -77,11 +116,12 @@ func (k *keyer) answer(ctx context.Context, id, keys string) error {
 		return nil
 	}
 	k.keys += len(keys)
-	return k.call.Key(ctx, keys)
+	return k.call.KeyEvery(ctx, keys, k.every)
 }
 
-// Run places the call and reports. ari is the sandbox's address; the run
-// uses its own applications.
+// Run places one call per citizen, the expert's then the first-time
+// caller's, and reports. ari is the sandbox's address; the run uses its
+// own applications.
 func Run(ctx context.Context, db *pgxpool.Pool, ari asterisk.Config, log *slog.Logger, out io.Writer) (Result, error) {
 	var res Result
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -90,7 +130,7 @@ func Run(ctx context.Context, db *pgxpool.Pool, ari asterisk.Config, log *slog.L
 	if err != nil {
 		return res, err
 	}
-	// The call happens in service hours whenever the bench runs: the
+	// The calls happen in service hours whenever the bench runs: the
 	// clock starts an hour into the next opening and runs at real speed.
 	real0 := time.Now()
 	base := real0
@@ -100,10 +140,6 @@ func Run(ctx context.Context, db *pgxpool.Pool, ari asterisk.Config, log *slog.L
 	}
 	clock := func() time.Time { return base.Add(time.Since(real0)) }
 
-	nre, birth, err := pickPrescription(ctx, db, clock())
-	if err != nil {
-		return res, err
-	}
 	bookings := booking.NewService(db, booking.Options{Clock: clock, Log: log})
 	app := "bench-ivr-" + uuid.NewString()[:8]
 	ivrCfg := ari
@@ -132,23 +168,63 @@ func Run(ctx context.Context, db *pgxpool.Pool, ari asterisk.Config, log *slog.L
 	}
 	defer sim.Stop()
 
-	call, err := sim.Place(ctx, app, "sim-stasis", "3471234567")
+	took := map[string]time.Duration{}
+	for _, c := range []citizen{expert, firstTime} {
+		d, keys, err := book(ctx, db, sim, app, c, clock(), out)
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", c.name, err)
+		}
+		took[c.name] = d
+		res.Keypresses = keys // the same steps for both
+	}
+	res.ExpertSeconds, res.FirstTimeSeconds = tenths(took[expert.name]), tenths(took[firstTime.name])
+	fmt.Fprintf(out, "goals: expert ≤ %.0f s %s, first-time caller ≤ %.0f s %s, %d keys %s\n",
+		goalExpert.Seconds(), met(took[expert.name] <= goalExpert), goalFirstTime.Seconds(), met(took[firstTime.name] <= goalFirstTime),
+		goalKeys, met(res.Keypresses <= goalKeys))
+	line, err := json.Marshal(res)
 	if err != nil {
 		return res, err
 	}
+	fmt.Fprintln(out, string(line))
+	return res, nil
+}
+
+// tenths is d in seconds to a tenth: the resolution the figure means.
+func tenths(d time.Duration) float64 { return d.Round(100 * time.Millisecond).Seconds() }
+
+func met(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+// book has one citizen book the first slot offered for an unused
+// prescription, and returns the time from answer to "prenotazione
+// confermata" and the keys pressed, once the booking is in the database.
+func book(ctx context.Context, db *pgxpool.Pool, sim *callsim.Simulator, app string, c citizen, now time.Time, out io.Writer) (time.Duration, int, error) {
+	nre, birth, err := pickPrescription(ctx, db, now)
+	if err != nil {
+		return 0, 0, err
+	}
+	call, err := sim.Place(ctx, app, "sim-stasis", "3471234567")
+	if err != nil {
+		return 0, 0, err
+	}
 	defer call.Hangup(context.Background())
 	answered := time.Now()
-	k := &keyer{call: call}
+	k := &keyer{citizen: c, call: call}
 	steps := []struct{ prompt, keys string }{
 		{"menu_principale", "1"},
 		{"digita_nre", nre[5:]},
 		{"digita_data_nascita", birth.Format("02012006")},
+		// The first moment the offer takes a key: the slot has been said.
 		{"scelta_appuntamento", "1"},
 		{"prenotazione_confermata", ""},
 	}
 	for _, s := range steps {
 		if err := k.answer(ctx, s.prompt, s.keys); err != nil {
-			return res, fmt.Errorf("at %s: %w", s.prompt, err)
+			return 0, 0, fmt.Errorf("at %s: %w", s.prompt, err)
 		}
 	}
 	confirmed := call.Prompts()[k.next-1].At
@@ -156,17 +232,12 @@ func Run(ctx context.Context, db *pgxpool.Pool, ari asterisk.Config, log *slog.L
 	var number string
 	err = db.QueryRow(ctx, "select number from bookings where prescription_nre=$1 and status='booked' and channel='ivr'", nre).Scan(&number)
 	if err != nil {
-		return res, fmt.Errorf("the booking is not in the database: %w", err)
+		return 0, 0, fmt.Errorf("the booking is not in the database: %w", err)
 	}
-	res = Result{SecondsToBooking: confirmed.Sub(answered).Seconds(), Keypresses: k.keys}
-	fmt.Fprintf(out, "booked %s by the IVR: %.1f s from answer to \"prenotazione confermata\", %d keys\n", number, res.SecondsToBooking, res.Keypresses)
-	fmt.Fprintf(out, "prompts heard: %s\n", strings.Join(catalogue(call.Heard()), " "))
-	line, err := json.Marshal(res)
-	if err != nil {
-		return res, err
-	}
-	fmt.Fprintln(out, string(line))
-	return res, nil
+	took := confirmed.Sub(answered)
+	fmt.Fprintf(out, "%s: booked %s by the IVR: %.1f s from answer to \"prenotazione confermata\", %d keys\n", c.name, number, took.Seconds(), k.keys)
+	fmt.Fprintf(out, "  prompts heard: %s\n", strings.Join(catalogue(call.Heard()), " "))
+	return took, k.keys, nil
 }
 
 // pickPrescription finds an unused, self-bookable prescription whose
