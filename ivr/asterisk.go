@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/centralino-cup/centralino/asterisk"
+	"github.com/centralino-cup/centralino/recall"
 )
 
 // Stasis runs the flow for every call the asterisk client hands over: the
@@ -36,6 +37,14 @@ func (h *Stasis) Handle(ctx context.Context, c *asterisk.Call) {
 // again.
 func (h *Stasis) Recover(ctx context.Context, c *asterisk.Call) {
 	if r, ok := h.Flow.Operator.(Resumer); ok && r.Resume(ctx, c) {
+		return
+	}
+	if id, err := c.Var(ctx, recall.VarRecall); err == nil && id != "" {
+		// A recall's citizen whose dial died with the last controller: no
+		// caller of the numero verde. It is hung up; the recall's lease
+		// brings it back, and the try is counted.
+		h.Flow.Log.Warn("a recall's citizen found after a restart: hung up", "recall_id", id)
+		c.Hangup(ctx)
 		return
 	}
 	h.Flow.Handle(ctx, c, Inbound{ChannelID: c.ID(), CallerID: c.Caller(), DID: c.DID(), Recovered: true})

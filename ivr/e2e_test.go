@@ -735,6 +735,12 @@ func TestCancelReadsTheCancellationCode(t *testing.T) {
 	r := newRig(t, monday10)
 	slot := r.slot(1, inRome(2026, 3, 10, 9, 0))
 	b := r.booked(slot)
+	// The citizen had asked for a recall, and so had someone else.
+	ctx := context.Background()
+	pending, err := r.recalls.Request(ctx, recall.Request{Phone: "+393471234567", Reason: recall.ReasonOutOfHours})
+	require.NoError(t, err)
+	other, err := r.recalls.Request(ctx, recall.Request{Phone: "+393479999999", Reason: recall.ReasonOutOfHours})
+	require.NoError(t, err)
 
 	c := r.call("3471234567")
 	c.ask("menu_principale", "2")
@@ -756,6 +762,11 @@ func TestCancelReadsTheCancellationCode(t *testing.T) {
 	rec := r.waitRecord()
 	require.Equal(t, "self_cancelled", rec.Outcome)
 	require.Equal(t, 0, r.count("select count(*) from slots where id=$1 and booking_id is not null", slot), "slot freed")
+	// Served by this call: the citizen's recall is closed, nobody else's.
+	require.Eventually(t, func() bool {
+		return r.count("select count(*) from recall_requests where id=$1 and status='served_inbound'", pending.ID) == 1
+	}, 5*time.Second, 50*time.Millisecond)
+	require.Equal(t, 1, r.count("select count(*) from recall_requests where id=$1 and status='pending'", other.ID))
 }
 
 func TestMoveIsAtomic(t *testing.T) {

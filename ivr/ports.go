@@ -49,9 +49,11 @@ type Bookings interface {
 	Move(ctx context.Context, number string, birth time.Time, hold uuid.UUID, ch booking.Channel) (booking.Booking, error)
 }
 
-// Recalls stores recall requests durably.
+// Recalls stores recall requests durably, and closes those of a citizen
+// served meanwhile (recall.Service).
 type Recalls interface {
 	Request(ctx context.Context, r recall.Request) (recall.Accepted, error)
+	ServedInbound(ctx context.Context, phone string) ([]int64, error)
 }
 
 // Operator takes a caller who asked for (or needs) an agent: the queue

@@ -215,10 +215,27 @@ func (f *Flow) finish(call Call, st *callState) {
 		st.log.Info("call handed to the queue")
 		return
 	}
+	if served(st.outcome) && st.valid {
+		// Served by this call: a recall the citizen was waiting for is
+		// closed, nobody calls them back for nothing.
+		if _, err := f.Recalls.ServedInbound(ctx, st.caller.E164); err != nil {
+			st.log.Error("closing the recalls of a citizen served", "err", err)
+		}
+	}
 	if err := call.Hangup(ctx); err != nil {
 		st.log.Debug("hangup", "err", err)
 	}
 	st.log.Info("call ended", "outcome", st.outcome)
+}
+
+// served tells the outcomes that served the citizen: an agent answered, or
+// self-service completed.
+func served(o calls.Outcome) bool {
+	switch o {
+	case calls.OutcomeAgentAnswered, calls.OutcomeSelfBooked, calls.OutcomeSelfCancelled, calls.OutcomeSelfMoved:
+		return true
+	}
+	return false
 }
 
 func (f *Flow) step(ctx context.Context, st *callState, step string, keyed map[string]string) {

@@ -323,7 +323,7 @@ func TestTwoMinuteOfferAccepted(t *testing.T) {
 	require.NoError(t, r.err)
 	require.Equal(t, calls.OutcomeRecallRequested, r.h.Outcome)
 	require.NotZero(t, r.h.RecallID)
-	require.Empty(t, mustWaiting(t, h))
+	require.Equal(t, []string{queue.RecallCallID(r.h.RecallID)}, mustWaiting(t, h), "the caller left; its recall took its place")
 }
 
 func TestTwoMinuteOfferDeclinedKeepsWaitingAndAnotherInstanceDispatches(t *testing.T) {

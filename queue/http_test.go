@@ -74,7 +74,7 @@ func TestAgentDesktopAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, "busy", m["state"])
 	call := m["call"].(map[string]any)
-	require.Equal(t, "+393471234567", call["caller"])
+	require.Equal(t, "+39347*****67", call["caller"], "a recall's number is masked: the agent does not dial it")
 	require.Equal(t, true, call["recall"])
 	require.Equal(t, float64(90), call["waited_s"])
 	require.Equal(t, "070A41234567890", call["keyed"].(map[string]any)["nre"])

@@ -220,6 +220,9 @@ func TestOfferOnEntryWhenTheEstimatePassesTwoMinutes(t *testing.T) {
 					require.True(t, entered.Equal(r.recalls.enteredAt[0]), "the recall keeps the time the caller entered")
 					// Six items of offer, the key, two of goodbye.
 					require.Equal(t, 8*time.Second, h.Waited)
+					ids, err := r.store.Waiting(context.Background(), "booking")
+					require.NoError(t, err)
+					require.Equal(t, []string{queue.RecallCallID(1)}, ids, "the recall took the caller's place")
 				}
 			})
 		})
