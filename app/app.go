@@ -87,11 +87,14 @@ func (a *App) build(ctx context.Context) error {
 	}
 	// Every booking change writes its SMS in its own transaction.
 	outbox := sms.NewOutbox(db).Register(reg)
-	notifier := sms.Notifier{Outbox: outbox, ReminderDays: cfg.SMS.ReminderDays, NumeroVerde: cfg.SMS.NumeroVerde,
-		Quiet: sms.Quiet{Loc: schedule.Location(), From: cfg.SMS.AllowedFrom, To: cfg.SMS.AllowedTo, Holidays: schedule}}
+	quiet := sms.Quiet{Loc: schedule.Location(), From: cfg.SMS.AllowedFrom, To: cfg.SMS.AllowedTo, Holidays: schedule}
+	notifier := sms.Notifier{Outbox: outbox, ReminderDays: cfg.SMS.ReminderDays, NumeroVerde: cfg.SMS.NumeroVerde, Quiet: quiet}
 	bookings := booking.NewService(db, booking.Options{HoldTTL: cfg.Booking.HoldTTL, Events: notifier, Clock: a.now, Log: log})
-	web := &web{cfg: cfg, db: db, reg: reg, bookings: bookings, log: log}
-	if err := a.buildSMS(outbox, bookings, reg, web); err != nil {
+	web, err := newWeb(cfg, db, reg, bookings, a.now, log)
+	if err != nil {
+		return err
+	}
+	if err := a.buildSMS(outbox, bookings, quiet, reg, web); err != nil {
 		return err
 	}
 
@@ -135,21 +138,23 @@ func (a *App) build(ctx context.Context) error {
 
 // buildSMS adds the sender and Twilio's webhooks when Twilio's credentials
 // are set; without them messages wait in the outbox.
-func (a *App) buildSMS(outbox *sms.Outbox, bookings *booking.Service, reg prometheus.Registerer, web *web) error {
+func (a *App) buildSMS(outbox *sms.Outbox, bookings *booking.Service, quiet sms.Quiet, reg prometheus.Registerer, web *web) error {
 	cfg := a.cfg.SMS
 	if cfg.AccountSID == "" || cfg.AuthToken == "" {
 		a.log.Warn("TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN not set: SMS wait in the outbox")
 		return nil
 	}
-	web.webhooks(outbox, bookings, sms.NewVerifier(cfg.AuthToken), a.now)
+	instance, _ := os.Hostname()
+	inbox := sms.NewInbox(outbox, bookings, cfg.NumeroVerde, instance, a.now, a.log)
+	web.webhooks(outbox, inbox, sms.NewVerifier(cfg.AuthToken), a.now)
 	tw, err := sms.NewTwilio(sms.TwilioConfig{BaseURL: cfg.BaseURL, AccountSID: cfg.AccountSID, AuthToken: cfg.AuthToken,
 		From: cfg.From, StatusCallback: web.publicURL("/webhooks/twilio/status")})
 	if err != nil {
 		return err
 	}
-	instance, _ := os.Hostname()
-	sender := sms.NewSender(sms.SenderConfig{Owner: instance, PerSecond: cfg.PerSecond}, outbox, tw, a.now, reg, a.log)
-	a.parts = append(a.parts, part{name: "sms sender", start: sender.Start, stop: func(context.Context) { sender.Stop() }})
+	sender := sms.NewSender(sms.SenderConfig{Owner: instance, PerSecond: cfg.PerSecond, Quiet: quiet}, outbox, tw, a.now, reg, a.log)
+	a.parts = append(a.parts, part{name: "sms sender", start: sender.Start, stop: func(context.Context) { sender.Stop() }},
+		part{name: "sms replies", start: inbox.Start, stop: func(context.Context) { inbox.Stop() }})
 	return nil
 }
 
@@ -184,9 +189,7 @@ func (a *App) buildQueue(client *asterisk.Client, recalls *recall.Service, recor
 		AnswerTimeout: rc.AnswerTimeout, Lease: rc.Lease}, recalls, op, client, store, records, a.log)
 	op.ServeRecalls(dialler)
 	scheduler := recall.NewScheduler(recall.SchedulerConfig{PrealertLead: rc.PrealertLead}, recalls, store, store, client, a.log)
-	if err := web.desk(agents, op); err != nil {
-		return nil, err
-	}
+	web.desk(agents, op)
 	recalls.WithQueue(store)
 	web.recalls(recalls)
 	a.parts = append(a.parts,

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/centralino-cup/centralino/app"
 	"github.com/centralino-cup/centralino/asterisk/asteristest"
+	"github.com/centralino-cup/centralino/auth"
 	"github.com/centralino-cup/centralino/config"
 	"github.com/centralino-cup/centralino/postgres/pgtest"
 )
@@ -27,11 +29,32 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// secrets are the test's credentials' secrets, by name.
+var secrets = map[string]string{"anna": "anna-secret-0123456789", "portale": "portale-secret-0123456789",
+	"maria": "maria-secret-0123456789", "prom": "prom-secret-0123456789"}
+
+// credentialsFile writes the test's credentials: an agent (with her phone),
+// a channel, a manager and the scraper.
+func credentialsFile(t *testing.T) string {
+	t.Helper()
+	var lines []string
+	for _, p := range []auth.Principal{{Role: auth.RoleAgent, Name: "anna", Attr: "Local/a1@sim-agents/n"},
+		{Role: auth.RoleChannel, Name: "portale", Attr: "web"}, {Role: auth.RoleManager, Name: "maria"}, {Role: auth.RoleMetrics, Name: "prom"}} {
+		h, err := auth.Hash(secrets[p.Name])
+		require.NoError(t, err)
+		lines = append(lines, auth.Line(p, h))
+	}
+	path := filepath.Join(t.TempDir(), "credentials")
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
+	return path
+}
+
 // testConfig is the daemon on the test services: its own database, Redis
-// database 15 and Stasis application, and a free port.
+// database 15 and Stasis application, a free port, the test's credentials.
 func testConfig(t *testing.T) config.Config {
 	t.Helper()
 	cfg := config.Default()
+	cfg.Auth.CredentialsFile = credentialsFile(t)
 	ari := asteristest.Config(t, asteristest.App("t-app"))
 	cfg.ARI.URL, cfg.ARI.User, cfg.ARI.Password, cfg.ARI.Application = ari.URL, ari.User, ari.Password, ari.Application
 	cfg.Database.URL = pgtest.URL(pgtest.NewDB(t))
@@ -45,9 +68,21 @@ func testConfig(t *testing.T) config.Config {
 // default transport when the daemon builds it.
 var web = &http.Client{Transport: &http.Transport{}, Timeout: 2 * time.Second}
 
-func get(t *testing.T, url string) (int, string) {
+func get(t *testing.T, url string) (int, string) { return do(t, "GET", url, "", "") }
+
+// do sends a request as who (a name of secrets; "": nobody), with a JSON
+// body.
+func do(t *testing.T, method, url, who, body string) (int, string) {
 	t.Helper()
-	resp, err := web.Get(url)
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	if who != "" {
+		req.SetBasicAuth(who, secrets[who])
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := web.Do(req)
 	if err != nil {
 		return 0, ""
 	}
@@ -66,7 +101,7 @@ func TestRunStartsAndStopsOnSIGTERM(t *testing.T) {
 	base := "http://" + cfg.HTTP.Listen
 	require.Eventually(t, func() bool { code, _ := get(t, base+"/healthz"); return code == http.StatusOK }, 20*time.Second, 50*time.Millisecond)
 	require.Eventually(t, func() bool {
-		_, m := get(t, base+"/metrics")
+		_, m := do(t, "GET", base+"/metrics", "prom", "")
 		return strings.Contains(m, "centralino_ari_connected{application=\""+cfg.ARI.Application+"\"} 1")
 	}, 20*time.Second, 50*time.Millisecond, "connected to Asterisk")
 	require.True(t, asteristest.Has(t, "/applications/"+cfg.ARI.Application), "the Stasis application is registered")

@@ -2,12 +2,12 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/centralino-cup/centralino/auth"
 	"github.com/centralino-cup/centralino/booking"
 	"github.com/centralino-cup/centralino/clock"
 	"github.com/centralino-cup/centralino/config"
@@ -23,26 +24,50 @@ import (
 	"github.com/centralino-cup/centralino/sms"
 )
 
-// web gathers the daemon's HTTP routes: the booking API, the agent
-// desktop's, Twilio's webhooks, /metrics and /healthz.
+// web gathers the daemon's HTTP routes and who may use each (SPEC §10):
+// every route but /healthz, /login and Twilio's webhooks (signed) needs a
+// credential, whose role decides.
 type web struct {
 	cfg      config.Config
 	db       *pgxpool.Pool
 	reg      *prometheus.Registry
 	bookings *booking.Service
+	guard    *auth.Guard
 	log      *slog.Logger
 	routes   []func(*http.ServeMux)
-	// role tells who a request is for the recall API (desk sets it).
-	role func(*http.Request) (recall.Role, bool)
 }
 
-// recalls adds the recall API for agents and managers.
-func (w *web) recalls(svc *recall.Service) {
-	w.routes = append(w.routes, func(mux *http.ServeMux) {
-		h := svc.Handler(w.role)
-		mux.Handle("/api/v1/recalls", h)
-		mux.Handle("/api/v1/recalls/", h)
-	})
+// newWeb loads the credentials and builds the guard.
+func newWeb(cfg config.Config, db *pgxpool.Pool, reg *prometheus.Registry, bookings *booking.Service, now clock.Clock,
+	log *slog.Logger) (*web, error) {
+	creds, err := credentials(cfg.Auth.CredentialsFile)
+	if err != nil {
+		return nil, err
+	}
+	var key []byte
+	if cfg.Auth.SessionKey != "" {
+		if key, err = base64.StdEncoding.DecodeString(cfg.Auth.SessionKey); err != nil {
+			return nil, errors.New("CENTRALINO_SESSION_KEY is not base64")
+		}
+	}
+	guard, err := auth.NewGuard(creds, key, now, log)
+	if err != nil {
+		return nil, fmt.Errorf("CENTRALINO_SESSION_KEY: %w", err)
+	}
+	for _, p := range creds.All(auth.RoleChannel) {
+		if ch, err := booking.ParseChannel(p.Attr); err != nil || ch == booking.ChannelAgent || ch == booking.ChannelIVR {
+			return nil, fmt.Errorf("credentials: channel %s books on %q: it must be web, counter or pharmacy", p.Name, p.Attr)
+		}
+	}
+	return &web{cfg: cfg, db: db, reg: reg, bookings: bookings, guard: guard, log: log}, nil
+}
+
+// credentials loads the configured file; none configured lets nobody in.
+func credentials(path string) (*auth.Credentials, error) {
+	if path == "" {
+		return auth.Parse(strings.NewReader(""), "no credentials")
+	}
+	return auth.Load(path)
 }
 
 // publicURL is where Twilio reaches path on this daemon (webhooks are
@@ -51,53 +76,75 @@ func (w *web) publicURL(path string) string {
 	return strings.TrimSuffix(w.cfg.SMS.PublicURL, "/") + path
 }
 
-// webhooks adds Twilio's status callbacks and inbound replies.
-func (w *web) webhooks(outbox *sms.Outbox, bookings *booking.Service, v sms.Verifier, now clock.Clock) {
+// webhooks adds Twilio's status callbacks and inbound replies: signed,
+// they need no credential.
+func (w *web) webhooks(outbox *sms.Outbox, inbox *sms.Inbox, v sms.Verifier, now clock.Clock) {
 	w.routes = append(w.routes, func(mux *http.ServeMux) {
 		mux.Handle("POST /webhooks/twilio/status", outbox.StatusHandler(v, w.publicURL("/webhooks/twilio/status"), now, w.log))
-		mux.Handle("POST /webhooks/twilio/inbound", outbox.InboundHandler(v, w.publicURL("/webhooks/twilio/inbound"), bookings, now, w.log))
+		mux.Handle("POST /webhooks/twilio/inbound", inbox.Handler(v, w.publicURL("/webhooks/twilio/inbound")))
 	})
 }
 
-// desk adds the agent desktop's API; an agent made ready is offered the
-// next caller at once.
-func (w *web) desk(agents *queue.Service, op *queue.Operator) error {
-	tokens, err := queue.ParseTokens(os.Getenv("CENTRALINO_AGENT_TOKENS"))
-	if err != nil {
-		return fmt.Errorf("CENTRALINO_AGENT_TOKENS: %w", err)
+// desk adds the agent desktop's API, for agents; an agent made ready is
+// offered the next caller at once.
+func (w *web) desk(agents *queue.Service, op *queue.Operator) {
+	agentOf := func(r *http.Request) (string, bool) {
+		p, ok := auth.From(r.Context())
+		return p.Name, ok && p.Role == auth.RoleAgent
 	}
-	managers, err := queue.ParseTokens(os.Getenv("CENTRALINO_MANAGER_TOKENS"))
-	if err != nil {
-		return fmt.Errorf("CENTRALINO_MANAGER_TOKENS: %w", err)
-	}
-	w.role = func(r *http.Request) (recall.Role, bool) {
-		if _, ok := managers.Who(r); ok {
-			return recall.RoleManager, true
-		}
-		if _, ok := tokens.Who(r); ok {
-			return recall.RoleAgent, true
-		}
-		return "", false
-	}
-	h := agents.Handler(tokens, func(ctx context.Context, queues []string) {
+	h := w.guard.Need(agents.Handler(agentOf, w.guard.Credentials().Phone, func(ctx context.Context, queues []string) {
 		for _, q := range queues {
 			op.Dispatch(ctx, q)
 		}
-	})
+	}), auth.RoleAgent)
 	w.routes = append(w.routes, func(mux *http.ServeMux) {
 		mux.Handle("/api/v1/agent", h)
 		mux.Handle("/api/v1/agent/", h)
 	})
-	return nil
+}
+
+// recalls adds the recall API: agents list, managers list and change.
+func (w *web) recalls(svc *recall.Service) {
+	role := func(r *http.Request) (recall.Role, bool) {
+		p, ok := auth.From(r.Context())
+		if ok && p.Role == auth.RoleManager {
+			return recall.RoleManager, true
+		}
+		return recall.RoleAgent, ok && p.Role == auth.RoleAgent
+	}
+	h := w.guard.Need(svc.Handler(role), auth.RoleAgent, auth.RoleManager)
+	w.routes = append(w.routes, func(mux *http.ServeMux) {
+		mux.Handle("/api/v1/recalls", h)
+		mux.Handle("/api/v1/recalls/", h)
+	})
+}
+
+// bookingClient is the booking API's view of who asks: the channel is the
+// credential's.
+func bookingClient(r *http.Request) (booking.Client, bool) {
+	p, ok := auth.From(r.Context())
+	if !ok {
+		return booking.Client{}, false
+	}
+	switch p.Role {
+	case auth.RoleAgent, auth.RoleManager:
+		return booking.Client{Name: p.Name, Channel: booking.ChannelAgent, Staff: true}, true
+	case auth.RoleChannel:
+		return booking.Client{Name: p.Name, Channel: booking.Channel(p.Attr)}, true
+	}
+	return booking.Client{}, false
 }
 
 func (w *web) handler() (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", w.bookings.Handler())
+	g := w.guard
+	mux.Handle("/api/v1/", g.Need(w.bookings.Handler(bookingClient), auth.RoleAgent, auth.RoleChannel, auth.RoleManager))
 	for _, add := range w.routes {
 		add(mux)
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(w.reg, promhttp.HandlerOpts{Registry: w.reg}))
+	mux.Handle("GET /metrics", g.Need(promhttp.HandlerFor(w.reg, promhttp.HandlerOpts{Registry: w.reg}), auth.RoleMetrics, auth.RoleManager))
+	mux.Handle("POST /login", g.Login())
+	mux.Handle("POST /logout", g.Logout())
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
 		if err := w.db.Ping(r.Context()); err != nil {
 			http.Error(rw, "database unreachable", http.StatusServiceUnavailable)
@@ -105,13 +152,75 @@ func (w *web) handler() (http.Handler, error) {
 		}
 		fmt.Fprintln(rw, "ok")
 	})
-	return mux, nil
+	// State changes from another origin (a page elsewhere posting to this
+	// one with the agent's cookie) are refused.
+	return http.NewCrossOriginProtection().Handler(jsonErrors(logged(mux, w.log))), nil
 }
 
+// logged logs each refused or failed request by its route's pattern, never
+// its path (booking numbers, NREs).
+func logged(h http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &status{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		if sw.code >= 400 {
+			log.Info("http request refused", "method", r.Method, "route", r.Pattern, "status", sw.code)
+		}
+	})
+}
+
+type status struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *status) WriteHeader(code int)        { s.code = code; s.ResponseWriter.WriteHeader(code) }
+func (s *status) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// jsonErrors answers an unknown route or method with the JSON error every
+// route answers with, not the mux's plain text.
+func jsonErrors(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&plainErrors{ResponseWriter: w}, r)
+	})
+}
+
+// plainErrors turns a plain-text 404 or 405 into JSON.
+type plainErrors struct {
+	http.ResponseWriter
+	swallow bool
+}
+
+func (p *plainErrors) WriteHeader(code int) {
+	if (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) &&
+		strings.HasPrefix(p.Header().Get("Content-Type"), "text/plain") {
+		p.swallow = true
+		p.Header().Del("Content-Length")
+		if code == http.StatusNotFound {
+			auth.WriteError(p.ResponseWriter, code, "not_found", "no such route")
+		} else {
+			auth.WriteError(p.ResponseWriter, code, "method_not_allowed", "the route does not take this method")
+		}
+		return
+	}
+	p.ResponseWriter.WriteHeader(code)
+}
+
+func (p *plainErrors) Write(b []byte) (int, error) {
+	if p.swallow {
+		return len(b), nil
+	}
+	return p.ResponseWriter.Write(b)
+}
+
+func (p *plainErrors) Unwrap() http.ResponseWriter { return p.ResponseWriter }
+
 // httpPart serves the routes on listen; a listener that fails is reported
-// on the app's failure channel.
+// on the app's failure channel. The server bounds each phase of a
+// request, and the size of its headers.
 func httpPart(listen string, h http.Handler, log *slog.Logger, failed chan<- error) part {
-	srv := &http.Server{Addr: listen, Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: listen, Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
 	return part{name: "http",
 		start: func(ctx context.Context) error {
 			ln, err := net.Listen("tcp", listen)

@@ -19,4 +19,9 @@ var (
 	ErrAlreadyMoved          = errors.New("booking already moved")
 	ErrNotModifiable         = errors.New("booking can no longer be changed")
 	ErrServiceNotFound       = errors.New("service not found")
+	// ErrTooManyHolds: the client holds as many slots as it may.
+	ErrTooManyHolds = errors.New("too many slots held")
+	// ErrTooManyTries: too many wrong identities for a booking number, or
+	// from a client, lately: refused for a while.
+	ErrTooManyTries = errors.New("too many wrong identities")
 )

@@ -33,16 +33,27 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string) (int, m
 	return resp.StatusCode, out
 }
 
+// as serves the API to one client, as its credential says.
+func as(svc *booking.Service, c booking.Client) http.Handler {
+	return svc.Handler(func(*http.Request) (booking.Client, bool) { return c, true })
+}
+
+var (
+	anAgent  = booking.Client{Name: "anna", Channel: booking.ChannelAgent, Staff: true}
+	aPortal  = booking.Client{Name: "portale", Channel: booking.ChannelWeb}
+	aCounter = booking.Client{Name: "sportello", Channel: booking.ChannelCounter}
+)
+
 func TestHTTPBookingJourney(t *testing.T) {
 	t.Parallel()
 	r := newRegion(t)
-	srv := httptest.NewServer(r.svc.Handler())
+	srv := httptest.NewServer(as(r.svc, booking.Client{Name: "ivr-like", Channel: booking.ChannelIVR, Staff: true}))
 	defer srv.Close()
 	first := r.slot("card-a", 48*time.Hour)
 	second := r.slot("card-b", 72*time.Hour)
 	nre := r.prescription("VCARD", booking.PriorityD)
 
-	code, av := call(t, srv, "GET", "/api/v1/prescriptions/"+nre+"/availability?birth_date=1980-01-31&channel=ivr&limit=2", "")
+	code, av := call(t, srv, "GET", "/api/v1/prescriptions/"+nre+"/availability?birth_date=1980-01-31&limit=2", "")
 	require.Equal(t, http.StatusOK, code, av)
 	slots := av["slots"].([]any)
 	require.Len(t, slots, 2)
@@ -52,7 +63,7 @@ func TestHTTPBookingJourney(t *testing.T) {
 	require.Equal(t, http.StatusCreated, code, hold)
 
 	code, b := call(t, srv, "POST", "/api/v1/bookings", fmt.Sprintf(
-		`{"hold_token": %q, "nre": %q, "birth_date": "1980-01-31", "phone": "+393471234567", "channel": "ivr"}`, hold["token"], nre))
+		`{"hold_token": %q, "nre": %q, "birth_date": "1980-01-31", "phone": "+393471234567"}`, hold["token"], nre))
 	require.Equal(t, http.StatusCreated, code, b)
 	number := b["number"].(string)
 	require.NotContains(t, fmt.Sprint(b), "RSSMRA", "the codice fiscale never leaves through the API")
@@ -72,7 +83,7 @@ func TestHTTPBookingJourney(t *testing.T) {
 func TestHTTPBadRequestsChangeNothing(t *testing.T) {
 	t.Parallel()
 	r := newRegion(t)
-	srv := httptest.NewServer(r.svc.Handler())
+	srv := httptest.NewServer(as(r.svc, anAgent))
 	defer srv.Close()
 	s := r.slot("card-a", 48*time.Hour)
 	b := r.book(r.slot("card-b", 48*time.Hour))
@@ -98,13 +109,13 @@ func TestHTTPBadRequestsChangeNothing(t *testing.T) {
 		// No such slot.
 		{"unknown slot", "POST", "/api/v1/holds", `{"slot_id": 999999}`, 404, "slot_not_found"},
 		// Booking without a birth date.
-		{"book without birth date", "POST", "/api/v1/bookings", fmt.Sprintf(`{"hold_token": "6f1c8a3e-0a4b-4b8e-9a7e-2f1d3c4b5a69", "nre": %q, "channel": "agent"}`, nre), 400, "invalid_input"},
+		{"book without birth date", "POST", "/api/v1/bookings", fmt.Sprintf(`{"hold_token": "6f1c8a3e-0a4b-4b8e-9a7e-2f1d3c4b5a69", "nre": %q}`, nre), 400, "invalid_input"},
 		// A date in the wrong format.
-		{"book with Italian date", "POST", "/api/v1/bookings", fmt.Sprintf(`{"hold_token": "6f1c8a3e-0a4b-4b8e-9a7e-2f1d3c4b5a69", "nre": %q, "birth_date": "31/01/1980", "channel": "agent"}`, nre), 400, "invalid_input"},
+		{"book with Italian date", "POST", "/api/v1/bookings", fmt.Sprintf(`{"hold_token": "6f1c8a3e-0a4b-4b8e-9a7e-2f1d3c4b5a69", "nre": %q, "birth_date": "31/01/1980"}`, nre), 400, "invalid_input"},
 		// A hold nobody issued.
-		{"book unknown hold", "POST", "/api/v1/bookings", fmt.Sprintf(`{"hold_token": "6f1c8a3e-0a4b-4b8e-9a7e-2f1d3c4b5a69", "nre": %q, "birth_date": "1980-01-31", "channel": "agent"}`, nre), 410, "hold_expired"},
+		{"book unknown hold", "POST", "/api/v1/bookings", fmt.Sprintf(`{"hold_token": "6f1c8a3e-0a4b-4b8e-9a7e-2f1d3c4b5a69", "nre": %q, "birth_date": "1980-01-31"}`, nre), 410, "hold_expired"},
 		// A hold token that is not a UUID.
-		{"book bad token", "POST", "/api/v1/bookings", fmt.Sprintf(`{"hold_token": "abc", "nre": %q, "birth_date": "1980-01-31", "channel": "agent"}`, nre), 400, "invalid_input"},
+		{"book bad token", "POST", "/api/v1/bookings", fmt.Sprintf(`{"hold_token": "abc", "nre": %q, "birth_date": "1980-01-31"}`, nre), 400, "invalid_input"},
 		// Availability without identity.
 		{"availability without birth date", "GET", "/api/v1/prescriptions/" + nre + "/availability", "", 400, "invalid_input"},
 		// Too many slots asked.
@@ -115,8 +126,15 @@ func TestHTTPBadRequestsChangeNothing(t *testing.T) {
 		{"lookup malformed number", "GET", "/api/v1/bookings/12345", "", 400, "invalid_input"},
 		// Well-formed but unknown booking number.
 		{"lookup unknown number", "GET", "/api/v1/bookings/" + unknown, "", 404, "booking_not_found"},
-		// Cancel with the wrong birth date.
-		{"cancel wrong birth date", "POST", "/api/v1/bookings/" + b.Number + "/cancellation", `{"birth_date": "1990-01-31"}`, 422, "identity_mismatch"},
+		// Cancel with the wrong birth date: answered as an unknown number.
+		{"cancel wrong birth date", "POST", "/api/v1/bookings/" + b.Number + "/cancellation", `{"birth_date": "1990-01-31"}`, 404, "booking_not_found"},
+		// Cancel an unknown number: alike.
+		{"cancel unknown number", "POST", "/api/v1/bookings/" + unknown + "/cancellation", `{"birth_date": "1980-01-31"}`, 404, "booking_not_found"},
+		// A birth date in the future: the IVR's own check.
+		{"cancel future birth date", "POST", "/api/v1/bookings/" + b.Number + "/cancellation", `{"birth_date": "2999-01-31"}`, 400, "invalid_input"},
+		// The request names its channel: the credential's is the one.
+		{"availability names a channel", "GET", "/api/v1/prescriptions/" + nre + "/availability?birth_date=1980-01-31&channel=agent", "", 400, "invalid_input"},
+		{"book names a channel", "POST", "/api/v1/bookings", fmt.Sprintf(`{"hold_token": "6f1c8a3e-0a4b-4b8e-9a7e-2f1d3c4b5a69", "nre": %q, "birth_date": "1980-01-31", "channel": "agent"}`, nre), 400, "invalid_input"},
 		// Attendance with a state that is not one.
 		{"attendance bad status", "POST", "/api/v1/bookings/" + b.Number + "/attendance", `{"status": "cancelled"}`, 400, "invalid_input"},
 		// Release a hold with a malformed token.

@@ -38,6 +38,15 @@ type Options struct {
 	// inside its transaction (the SMS outbox writes its messages there, so
 	// a message exists if and only if the change does).
 	Events Events
+	// MaxHolds is how many slots one API client may hold at a time
+	// (default 5): a client cannot empty the region's availability.
+	MaxHolds int
+	// IdentityTries is how many wrong identities (booking number and birth
+	// date that do not match) one booking number, or one client, may give
+	// in IdentityWindow before it is refused for a while (defaults 5 in 10
+	// minutes).
+	IdentityTries  int
+	IdentityWindow time.Duration
 }
 
 // Events receives booking changes inside their transaction; an error rolls
@@ -57,6 +66,9 @@ type Service struct {
 	rand    io.Reader
 	log     *slog.Logger
 	events  Events
+
+	maxHolds int
+	tries    *triesLimit
 }
 
 // NewService builds the booking core on a pool whose schema is migrated.
@@ -75,6 +87,17 @@ func NewService(db *pgxpool.Pool, opts Options) *Service {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.maxHolds = opts.MaxHolds
+	if s.maxHolds <= 0 {
+		s.maxHolds = 5
+	}
+	if opts.IdentityTries <= 0 {
+		opts.IdentityTries = 5
+	}
+	if opts.IdentityWindow <= 0 {
+		opts.IdentityWindow = 10 * time.Minute
+	}
+	s.tries = newTriesLimit(opts.IdentityTries, opts.IdentityWindow)
 	s.log = s.log.With("component", "booking")
 	return s
 }
@@ -193,12 +216,38 @@ func sameDay(a, b time.Time) bool {
 
 // Hold reserves a free slot for the caller until the returned ExpiresAt.
 func (s *Service) Hold(ctx context.Context, slotID int64) (Hold, error) {
+	return s.HoldFor(ctx, slotID, "")
+}
+
+// HoldFor holds a slot as Hold does, for owner (a credential of the API),
+// who may hold at most MaxHolds slots at a time: ErrTooManyHolds beyond.
+// An owner's holds are counted under a lock of its own, so two requests
+// at once cannot pass the cap together.
+func (s *Service) HoldFor(ctx context.Context, slotID int64, owner string) (Hold, error) {
 	now := s.now()
 	h := Hold{Token: uuid.New(), SlotID: slotID, ExpiresAt: now.Add(s.holdTTL)}
 	var id int64
-	err := s.db.QueryRow(ctx, queries.Get("hold_slot"), pgx.NamedArgs{"token": h.Token, "until": h.ExpiresAt, "slot_id": slotID, "now": now}).Scan(&id)
+	err := pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if owner != "" {
+			if _, err := tx.Exec(ctx, "select pg_advisory_xact_lock(hashtext('hold:' || $1))", owner); err != nil {
+				return err
+			}
+			var live int
+			if err := tx.QueryRow(ctx, queries.Get("live_holds"), pgx.NamedArgs{"owner": owner, "now": now}).Scan(&live); err != nil {
+				return err
+			}
+			if live >= s.maxHolds {
+				return fmt.Errorf("%w: %d slots held already, the most a client may", ErrTooManyHolds, live)
+			}
+		}
+		return tx.QueryRow(ctx, queries.Get("hold_slot"), pgx.NamedArgs{"token": h.Token, "until": h.ExpiresAt, "slot_id": slotID,
+			"now": now, "owner": owner}).Scan(&id)
+	})
 	if err == nil {
 		return h, nil
+	}
+	if errors.Is(err, ErrTooManyHolds) {
+		return Hold{}, fmt.Errorf("holding slot: %w", err)
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return Hold{}, fmt.Errorf("holding slot: %w", err)

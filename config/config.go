@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -27,7 +28,21 @@ type Config struct {
 	Queue    Queue    `yaml:"queue"`
 	Recall   Recall   `yaml:"recall"`
 	SMS      SMS      `yaml:"sms"`
+	Auth     Auth     `yaml:"auth"`
 	Log      Log      `yaml:"log"`
+}
+
+// Auth is who may do what (SPEC §10). The credentials live in their own
+// file (one "role name bcrypt-hash [attribute]" a line, written by
+// centralinoctl credential), never in this one.
+type Auth struct {
+	// CredentialsFile is the credentials' path (CENTRALINO_CREDENTIALS_FILE
+	// overrides); empty: nobody is let in but /healthz and Twilio.
+	CredentialsFile string `yaml:"credentials_file"`
+	// SessionKey signs the pages' session cookies, base64, from
+	// CENTRALINO_SESSION_KEY only; empty: a key per process (sessions end
+	// with it and do not pass between instances).
+	SessionKey string `yaml:"-"`
 }
 
 // SMS is the Twilio sender, reminders and webhooks (SPEC §6). The account
@@ -195,18 +210,20 @@ func Default() Config {
 // credentials and the log level, which differ per machine. Everything else
 // belongs in the file.
 var Env = map[string]func(*Config, string){
-	"CENTRALINO_HTTP_LISTEN":  func(c *Config, v string) { c.HTTP.Listen = v },
-	"CENTRALINO_DATABASE_URL": func(c *Config, v string) { c.Database.URL = v },
-	"CENTRALINO_REDIS_URL":    func(c *Config, v string) { c.Redis.URL = v },
-	"CENTRALINO_ARI_URL":      func(c *Config, v string) { c.ARI.URL = v },
-	"CENTRALINO_ARI_WS_URL":   func(c *Config, v string) { c.ARI.WebsocketURL = v },
-	"CENTRALINO_ARI_USER":     func(c *Config, v string) { c.ARI.User = v },
-	"CENTRALINO_ARI_PASSWORD": func(c *Config, v string) { c.ARI.Password = v },
-	"CENTRALINO_LOG_LEVEL":    func(c *Config, v string) { c.Log.Level = v },
-	"CENTRALINO_INSTANCE":     func(c *Config, v string) { c.Queue.Instance = v },
-	"CENTRALINO_SMS_BASE_URL": func(c *Config, v string) { c.SMS.BaseURL = v },
-	"TWILIO_ACCOUNT_SID":      func(c *Config, v string) { c.SMS.AccountSID = v },
-	"TWILIO_AUTH_TOKEN":       func(c *Config, v string) { c.SMS.AuthToken = v },
+	"CENTRALINO_HTTP_LISTEN":      func(c *Config, v string) { c.HTTP.Listen = v },
+	"CENTRALINO_DATABASE_URL":     func(c *Config, v string) { c.Database.URL = v },
+	"CENTRALINO_REDIS_URL":        func(c *Config, v string) { c.Redis.URL = v },
+	"CENTRALINO_ARI_URL":          func(c *Config, v string) { c.ARI.URL = v },
+	"CENTRALINO_ARI_WS_URL":       func(c *Config, v string) { c.ARI.WebsocketURL = v },
+	"CENTRALINO_ARI_USER":         func(c *Config, v string) { c.ARI.User = v },
+	"CENTRALINO_ARI_PASSWORD":     func(c *Config, v string) { c.ARI.Password = v },
+	"CENTRALINO_LOG_LEVEL":        func(c *Config, v string) { c.Log.Level = v },
+	"CENTRALINO_INSTANCE":         func(c *Config, v string) { c.Queue.Instance = v },
+	"CENTRALINO_SMS_BASE_URL":     func(c *Config, v string) { c.SMS.BaseURL = v },
+	"TWILIO_ACCOUNT_SID":          func(c *Config, v string) { c.SMS.AccountSID = v },
+	"TWILIO_AUTH_TOKEN":           func(c *Config, v string) { c.SMS.AuthToken = v },
+	"CENTRALINO_CREDENTIALS_FILE": func(c *Config, v string) { c.Auth.CredentialsFile = v },
+	"CENTRALINO_SESSION_KEY":      func(c *Config, v string) { c.Auth.SessionKey = v },
 }
 
 // Load reads the defaults, then the YAML file at path (when path is not
@@ -293,10 +310,84 @@ func (c Config) Validate() error {
 	_, levelErr := ParseLevel(c.Log.Level)
 	check(levelErr == nil, "log.level %q must be debug, info, warn or error", c.Log.Level)
 	check(c.Log.Format == "text" || c.Log.Format == "json", "log.format %q must be text or json", c.Log.Format)
+	errs = append(errs, c.exposure()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// DevPassword is the development password of the shipped defaults (ARI,
+// the database role): fine on one machine, refused off it.
+const DevPassword = "centralino"
+
+// exposure refuses what would expose the service: a development password
+// while the daemon, or a peer it talks to, is reachable off this machine;
+// ARI off this machine in clear; Twilio's webhooks signed over an address
+// Twilio cannot reach or over plain HTTP. Settings are named, secrets not
+// printed.
+func (c Config) exposure() []error {
+	var errs []error
+	var dev []string
+	if c.ARI.Password == DevPassword {
+		dev = append(dev, "ari.password")
+	}
+	if u, err := url.Parse(c.Database.URL); err == nil {
+		if p, ok := u.User.Password(); ok && p == DevPassword {
+			dev = append(dev, "database.url's password")
+		}
+	}
+	var exposed []string
+	if !loopbackAddr(c.HTTP.Listen) {
+		exposed = append(exposed, "http.listen")
+	}
+	for _, p := range []struct{ name, url string }{{"ari.url", c.ARI.URL}, {"database.url", c.Database.URL}, {"redis.url", c.Redis.URL}} {
+		if !loopbackURL(p.url) {
+			exposed = append(exposed, p.name)
+		}
+	}
+	if len(dev) > 0 && len(exposed) > 0 {
+		errs = append(errs, fmt.Errorf("the development password (%s) is in use while %s is off this machine: set real secrets from the environment",
+			strings.Join(dev, ", "), strings.Join(exposed, ", ")))
+	}
+	if !loopbackURL(c.ARI.URL) {
+		if u, err := url.Parse(c.ARI.URL); err == nil && u.Scheme != "https" {
+			errs = append(errs, fmt.Errorf("ari.url is off this machine: it must be https (ARI's password and calls travel in it)"))
+		}
+		if ws := c.ARI.WebsocketURL; ws != "" && !strings.HasPrefix(ws, "wss://") {
+			errs = append(errs, fmt.Errorf("ari.websocket_url is off this machine: it must be wss"))
+		}
+	}
+	if c.SMS.AccountSID != "" && c.SMS.BaseURL == "" {
+		// Real Twilio calls the webhooks at public_url, and signs over it.
+		if loopbackURL(c.SMS.PublicURL) {
+			errs = append(errs, fmt.Errorf("sms.public_url %q is this machine: Twilio cannot reach it, every webhook would fail its signature", c.SMS.PublicURL))
+		} else if !strings.HasPrefix(c.SMS.PublicURL, "https://") {
+			errs = append(errs, fmt.Errorf("sms.public_url must be https: Twilio's webhooks carry the citizens' replies"))
+		}
+	}
+	return errs
+}
+
+// loopbackURL tells a URL whose host is this machine.
+func loopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && loopbackHost(u.Hostname())
+}
+
+// loopbackAddr tells a listen address on this machine only (":8080"
+// listens everywhere).
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	return err == nil && loopbackHost(host)
+}
+
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // ParseLevel maps the configured level name to a slog level.

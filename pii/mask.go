@@ -67,16 +67,17 @@ var (
 )
 
 // ReplaceAttr is a slog.HandlerOptions.ReplaceAttr that masks string
-// attributes whose key says they carry a phone number or a codice fiscale.
+// attributes whose key says they carry a phone number or a codice fiscale,
+// and in every other string attribute and error (the message included)
+// what looks like personal data (Scrub).
 func ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
-	if a.Value.Kind() != slog.KindString {
-		return a
+	if a.Value.Kind() == slog.KindString {
+		switch {
+		case phoneKeys[a.Key]:
+			return slog.String(a.Key, MaskPhone(a.Value.String()))
+		case fiscalKeys[a.Key]:
+			return slog.String(a.Key, MaskFiscalCode(a.Value.String()))
+		}
 	}
-	switch {
-	case phoneKeys[a.Key]:
-		return slog.String(a.Key, MaskPhone(a.Value.String()))
-	case fiscalKeys[a.Key]:
-		return slog.String(a.Key, MaskFiscalCode(a.Value.String()))
-	}
-	return a
+	return scrubAttr(a)
 }

@@ -2,67 +2,35 @@ package queue
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/centralino-cup/centralino/pii"
 )
 
-// Tokens maps an agent desktop's bearer token to its agent id.
-type Tokens map[string]string
-
-// ParseTokens reads "agent=token,agent=token" (CENTRALINO_AGENT_TOKENS).
-func ParseTokens(s string) (Tokens, error) {
-	t := Tokens{}
-	for _, pair := range strings.Split(s, ",") {
-		pair = strings.TrimSpace(pair)
-		if pair == "" {
-			continue
-		}
-		agent, token, ok := strings.Cut(pair, "=")
-		if !ok || agent == "" || len(token) < 16 {
-			return nil, errors.New("agent tokens are agent=token pairs, tokens of at least 16 characters")
-		}
-		t[token] = agent
-	}
-	return t, nil
-}
-
-// Who is the name a request's bearer token stands for.
-func (t Tokens) Who(r *http.Request) (string, bool) {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return "", false
-	}
-	for token, agent := range t {
-		if subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1 {
-			return agent, true
-		}
-	}
-	return "", false
-}
-
 // Handler is the agent desktop's API (under /api/v1/agent):
 //
 //	GET  /api/v1/agent          state, reason, since, and the current call
-//	POST /api/v1/agent/login    {"endpoint":"PJSIP/anna","queues":["booking"]}
+//	POST /api/v1/agent/login    {"queues":["booking"]}
 //	POST /api/v1/agent/ready
 //	POST /api/v1/agent/pause    {"reason":"pausa pranzo"}
 //	POST /api/v1/agent/logout
 //
-// Every request carries "Authorization: Bearer <token>"; the token names
-// the agent. Refusals are JSON {"error": "..."} with 400, 401, 404 or 409.
-func (s *Service) Handler(tokens Tokens, onReady func(ctx context.Context, queues []string)) http.Handler {
+// agentOf names the agent a request comes from (its credential; false:
+// 401), phoneOf the phone configured for an agent: an agent logs in on
+// its own phone, never one it names. Refusals are JSON {"error": code,
+// "message": reason} with 400, 401, 403, 404 or 409; a failure of Redis is
+// a 500.
+func (s *Service) Handler(agentOf func(*http.Request) (string, bool), phoneOf func(agent string) (string, bool),
+	onReady func(ctx context.Context, queues []string)) http.Handler {
 	mux := http.NewServeMux()
 	auth := func(h func(w http.ResponseWriter, r *http.Request, agent string)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			agent, ok := tokens.Who(r)
+			agent, ok := agentOf(r)
 			if !ok {
-				writeError(w, http.StatusUnauthorized, "missing or unknown bearer token")
+				writeError(w, http.StatusUnauthorized, "unauthorized", "missing or unknown credential")
 				return
 			}
 			h(w, r, agent)
@@ -71,7 +39,7 @@ func (s *Service) Handler(tokens Tokens, onReady func(ctx context.Context, queue
 	mux.HandleFunc("GET /api/v1/agent", auth(func(w http.ResponseWriter, r *http.Request, agent string) {
 		a, err := s.store.Agent(r.Context(), agent)
 		if err != nil {
-			writeErr(w, err)
+			s.writeErr(w, r, err)
 			return
 		}
 		type call struct {
@@ -100,13 +68,17 @@ func (s *Service) Handler(tokens Tokens, onReady func(ctx context.Context, queue
 	}))
 	mux.HandleFunc("POST /api/v1/agent/login", auth(func(w http.ResponseWriter, r *http.Request, agent string) {
 		var body struct {
-			Endpoint string   `json:"endpoint"`
-			Queues   []string `json:"queues"`
+			Queues []string `json:"queues"`
 		}
 		if !decode(w, r, &body) {
 			return
 		}
-		s.respond(w, s.Login(r.Context(), agent, body.Endpoint, body.Queues))
+		phone, ok := phoneOf(agent)
+		if !ok {
+			writeError(w, http.StatusForbidden, "no_phone", "no phone is configured for this agent")
+			return
+		}
+		s.respond(w, r, s.Login(r.Context(), agent, phone, body.Queues))
 	}))
 	mux.HandleFunc("POST /api/v1/agent/ready", auth(func(w http.ResponseWriter, r *http.Request, agent string) {
 		err := s.Ready(r.Context(), agent)
@@ -115,7 +87,7 @@ func (s *Service) Handler(tokens Tokens, onReady func(ctx context.Context, queue
 				onReady(r.Context(), a.Queues)
 			}
 		}
-		s.respond(w, err)
+		s.respond(w, r, err)
 	}))
 	mux.HandleFunc("POST /api/v1/agent/pause", auth(func(w http.ResponseWriter, r *http.Request, agent string) {
 		var body struct {
@@ -124,17 +96,17 @@ func (s *Service) Handler(tokens Tokens, onReady func(ctx context.Context, queue
 		if !decode(w, r, &body) {
 			return
 		}
-		s.respond(w, s.Pause(r.Context(), agent, body.Reason))
+		s.respond(w, r, s.Pause(r.Context(), agent, body.Reason))
 	}))
 	mux.HandleFunc("POST /api/v1/agent/logout", auth(func(w http.ResponseWriter, r *http.Request, agent string) {
-		s.respond(w, s.Logout(r.Context(), agent))
+		s.respond(w, r, s.Logout(r.Context(), agent))
 	}))
 	return mux
 }
 
-func (s *Service) respond(w http.ResponseWriter, err error) {
+func (s *Service) respond(w http.ResponseWriter, r *http.Request, err error) {
 	if err != nil {
-		writeErr(w, err)
+		s.writeErr(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -144,27 +116,31 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
+		writeError(w, http.StatusBadRequest, "invalid_input", "malformed JSON body: "+err.Error())
 		return false
 	}
 	return true
 }
 
-func writeErr(w http.ResponseWriter, err error) {
+// writeErr answers an error: the caller's mistakes with their reason, a
+// refused change of state as a conflict, anything else (Redis failing) as
+// a 500 that says nothing of Redis.
+func (s *Service) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, ErrInvalid):
-		writeError(w, http.StatusBadRequest, err.Error())
+		writeError(w, http.StatusBadRequest, "invalid_input", err.Error())
 	case errors.Is(err, ErrUnknownAgent):
-		writeError(w, http.StatusNotFound, "agent not logged in")
+		writeError(w, http.StatusNotFound, "not_logged_in", "agent not logged in")
 	case errors.Is(err, ErrTransition):
-		writeError(w, http.StatusConflict, err.Error())
+		writeError(w, http.StatusConflict, "not_allowed", err.Error())
 	default:
-		writeError(w, http.StatusInternalServerError, "internal error")
+		s.log.Error("agent desktop request failed", "route", r.Pattern, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "internal error")
 	}
 }
 
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]string{"error": code, "message": msg})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

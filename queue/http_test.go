@@ -19,16 +19,14 @@ func TestAgentDesktopAPI(t *testing.T) {
 	s, _, _ := newStore(t)
 	c := &clock{t: t0}
 	svc := queue.NewService(s, queue.Options{Clock: c.Now, Log: quiet()})
-	tokens, err := queue.ParseTokens("anna=anna-token-0123456789")
-	require.NoError(t, err)
 	var readied []string
-	srv := httptest.NewServer(svc.Handler(tokens, func(_ context.Context, q []string) { readied = q }))
+	srv := httptest.NewServer(svc.Handler(agentOf, phoneOf, func(_ context.Context, q []string) { readied = q }))
 	defer srv.Close()
 	do := func(method, path, token, body string) (int, map[string]any) {
 		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 		require.NoError(t, err)
 		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Authorization", token)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
@@ -38,26 +36,32 @@ func TestAgentDesktopAPI(t *testing.T) {
 		_ = json.Unmarshal(b, &m)
 		return resp.StatusCode, m
 	}
-	const tok = "anna-token-0123456789"
+	const tok = "anna"
 
 	code, _ := do("GET", "/api/v1/agent", "", "")
 	require.Equal(t, http.StatusUnauthorized, code)
-	code, _ = do("GET", "/api/v1/agent", "forged-token-0123456789", "")
+	code, _ = do("GET", "/api/v1/agent", "Bearer forged-token-0123456789", "")
 	require.Equal(t, http.StatusUnauthorized, code)
 	code, _ = do("GET", "/api/v1/agent", tok, "")
 	require.Equal(t, http.StatusNotFound, code)
 
-	// Bad input: a clear 4xx and nothing changes.
-	code, m := do("POST", "/api/v1/agent/login", tok, `{"endpoint":"SIP/anna","queues":["booking"]}`)
+	// Bad input: a clear 4xx and nothing changes. An agent does not name
+	// its phone: the one configured for it is used.
+	code, m := do("POST", "/api/v1/agent/login", tok, `{"endpoint":"PJSIP/carrier/sip:+441632960961","queues":["booking"]}`)
 	require.Equal(t, http.StatusBadRequest, code)
-	require.Contains(t, m["error"], "endpoint")
-	code, _ = do("POST", "/api/v1/agent/login", tok, `{"endpoint":"PJSIP/anna","queue":"booking"}`)
+	require.Contains(t, m["message"], "endpoint")
+	code, _ = do("POST", "/api/v1/agent/login", "bruno", `{"queues":["booking"]}`)
+	require.Equal(t, http.StatusForbidden, code, "no phone configured for bruno")
+	code, _ = do("POST", "/api/v1/agent/login", tok, `{"queue":"booking"}`)
 	require.Equal(t, http.StatusBadRequest, code)
-	_, err = s.Agent(context.Background(), "anna")
+	_, err := s.Agent(context.Background(), "anna")
 	require.ErrorIs(t, err, queue.ErrUnknownAgent)
 
-	code, _ = do("POST", "/api/v1/agent/login", tok, `{"endpoint":"PJSIP/anna","queues":["booking"]}`)
+	code, _ = do("POST", "/api/v1/agent/login", tok, `{"queues":["booking"]}`)
 	require.Equal(t, http.StatusNoContent, code)
+	anna, err := s.Agent(context.Background(), "anna")
+	require.NoError(t, err)
+	require.Equal(t, "PJSIP/agent101", anna.Endpoint, "anna's own phone")
 	code, _ = do("POST", "/api/v1/agent/ready", tok, "")
 	require.Equal(t, http.StatusNoContent, code)
 	require.Equal(t, []string{"booking"}, readied)
@@ -93,6 +97,22 @@ func TestAgentDesktopAPI(t *testing.T) {
 	code, _ = do("POST", "/api/v1/agent/logout", tok, "")
 	require.Equal(t, http.StatusNoContent, code)
 
-	_, err = queue.ParseTokens("anna=short")
-	require.Error(t, err)
+}
+
+// agentOf is the test's credentials: "Authorization: anna" is agent anna
+// (the daemon's come from auth).
+func agentOf(r *http.Request) (string, bool) {
+	switch who := r.Header.Get("Authorization"); who {
+	case "anna", "bruno":
+		return who, true
+	}
+	return "", false
+}
+
+// phoneOf is anna's phone; bruno has none.
+func phoneOf(agent string) (string, bool) {
+	if agent == "anna" {
+		return "PJSIP/agent101", true
+	}
+	return "", false
 }

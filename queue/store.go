@@ -699,9 +699,14 @@ func (s *Store) SetAgent(ctx context.Context, t Transition, now time.Time) (Agen
 	v, err := scriptAgentState.Run(ctx, s.rdb, []string{s.key("agent", t.AgentID), s.key("agents")},
 		s.prefix, t.AgentID, string(t.To), strings.Join(from, ","), t.Endpoint, strings.Join(t.Queues, ","), t.Reason, t.CallID, now.UnixMilli(), until, t.OnCall).Result()
 	if err != nil {
+		// Only the script's own refusals are about the state; anything
+		// else (read-only during a failover, out of memory, loading) is
+		// Redis failing, and must not pass for "not allowed".
 		var rerr redis.Error
-		if errors.As(err, &rerr) && len(rerr.Error()) > 0 {
-			return "", fmt.Errorf("%w: %s", ErrTransition, rerr.Error())
+		if errors.As(err, &rerr) {
+			if msg, ok := strings.CutPrefix(rerr.Error(), "TRANSITION "); ok {
+				return "", fmt.Errorf("%w: %s", ErrTransition, msg)
+			}
 		}
 		return "", fmt.Errorf("changing agent state: %w", err)
 	}

@@ -88,14 +88,40 @@ func (o *Operator) talking(ctx context.Context) func(leg string) bool {
 }
 
 // talkEnded puts the agent of a conversation that ended in wrap-up (once:
-// after a restart both sides report the end).
+// after a restart both sides report the end). A Redis failure does not
+// skip the step, which would leave the agent busy for ever: it is retried
+// until Redis answers (or the agent is past that call).
 func (o *Operator) talkEnded(log *slog.Logger, callID, agentID, leg string) {
 	bctx := context.Background()
-	if err := o.svc.CallEnded(bctx, agentID, callID); err != nil && !errors.Is(err, ErrTransition) {
-		log.Error("agent wrap-up", "err", err)
-	}
-	if err := o.store.TalkEnded(bctx, callID, leg); err != nil {
-		log.Error("forgetting the agent's leg", "err", err)
+	o.untilDone(log, "agent wrap-up", func() error {
+		if err := o.svc.CallEnded(bctx, agentID, callID); err != nil && !errors.Is(err, ErrTransition) {
+			return err
+		}
+		return nil
+	})
+	o.untilDone(log, "forgetting the agent's leg", func() error { return o.store.TalkEnded(bctx, callID, leg) })
+}
+
+// retries bounds how often a step that must happen is tried in the call's
+// goroutine before it is given up, loudly: about two minutes of backoff.
+const retries = 30
+
+// untilDone runs step until it succeeds, backing off from 100 ms to 5 s,
+// at most retries times; every failure is logged.
+func (o *Operator) untilDone(log *slog.Logger, what string, step func() error) {
+	wait := 100 * time.Millisecond
+	for try := 1; ; try++ {
+		err := step()
+		if err == nil {
+			return
+		}
+		if try == retries {
+			log.Error(what+": given up", "err", err)
+			return
+		}
+		log.Error(what+": retrying", "err", err, "in", wait)
+		time.Sleep(wait)
+		wait = min(2*wait, 5*time.Second)
 	}
 }
 

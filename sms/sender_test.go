@@ -354,3 +354,16 @@ func TestRecallTexts(t *testing.T) {
 	m := sms.Message{Kind: sms.RecallPrealert, Recall: 7}
 	require.Equal(t, "recall_prealert:recall-7", m.Key())
 }
+
+// A network error names Twilio's host, never the request's URL: Find's
+// query carries the citizen's number.
+func TestTwilioNetworkErrorHidesTheNumber(t *testing.T) {
+	tw, err := sms.NewTwilio(sms.TwilioConfig{BaseURL: "http://127.0.0.1:1", AccountSID: accountSID, AuthToken: authToken, From: "CUP"})
+	require.NoError(t, err)
+	_, _, err = tw.Find(context.Background(), "+393471234567", "x", time.Now())
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "3471234567")
+	require.Contains(t, err.Error(), "connection refused")
+	_, err = tw.Send(context.Background(), "+393471234567", "x")
+	require.NotContains(t, err.Error(), "3471234567")
+}

@@ -56,6 +56,9 @@ type Message struct {
 	// Recall is the recall request a recall message is about (instead of
 	// a booking).
 	Recall int64
+	// Reply is the MessageSid of the citizen's message this one answers
+	// (instead of a booking).
+	Reply string
 	// Phone is E.164.
 	Phone string
 	Body  string
@@ -66,10 +69,24 @@ type Message struct {
 // Key is the idempotency key: one message per booking (or recall) and
 // kind.
 func (m Message) Key() string {
-	if m.Recall != 0 {
+	switch {
+	case m.Recall != 0:
 		return fmt.Sprintf("%s:recall-%d", m.Kind, m.Recall)
+	case m.Reply != "":
+		return string(m.Kind) + ":reply-" + m.Reply
 	}
 	return string(m.Kind) + ":" + m.BookingNumber
+}
+
+// subjects counts what a message is about: a booking, a recall, a reply.
+func (m Message) subjects() int {
+	n := 0
+	for _, set := range []bool{m.BookingNumber != "", m.Recall != 0, m.Reply != ""} {
+		if set {
+			n++
+		}
+	}
+	return n
 }
 
 // Execer runs a statement: a pool, or the transaction of the event that
@@ -85,8 +102,8 @@ func (o *Outbox) Enqueue(ctx context.Context, tx Execer, m Message, now time.Tim
 	if !ok || n.Kind != phone.Mobile {
 		return false, fmt.Errorf("%w: %q is not an Italian mobile number", ErrInvalid, m.Phone)
 	}
-	if (m.BookingNumber == "") == (m.Recall == 0) || m.Body == "" || m.Due.IsZero() {
-		return false, fmt.Errorf("%w: a booking number or a recall, a body and a due time are required", ErrInvalid)
+	if m.subjects() != 1 || m.Body == "" || m.Due.IsZero() {
+		return false, fmt.Errorf("%w: one subject (a booking number, a recall or a reply), a body and a due time are required", ErrInvalid)
 	}
 	var number *string
 	if m.BookingNumber != "" {

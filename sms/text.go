@@ -81,6 +81,8 @@ const (
 	// RecallPrealert: the recall is about to be dialled, from the numero
 	// verde (citizens do not answer unknown numbers).
 	RecallPrealert Kind = "recall_prealert"
+	// NothingToCancel answers an ANNULLA that found no booking to cancel.
+	NothingToCancel Kind = "nothing_to_cancel"
 )
 
 // Immediate reports whether a kind goes at once, whatever the hour: what
@@ -88,7 +90,7 @@ const (
 // cancellation's code, the recall about to come). Reminders and notices
 // wait for the allowed hours, checked when they are sent.
 func (k Kind) Immediate() bool {
-	return k == Confirmation || k == Cancellation || k == RecallPrealert
+	return k == Confirmation || k == Cancellation || k == RecallPrealert || k == NothingToCancel
 }
 
 // RecallText is the text of a recall's message: k is RecallPrealert or

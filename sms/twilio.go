@@ -102,6 +102,20 @@ func (e *SendError) Error() string {
 }
 func (e *SendError) Unwrap() error { return e.Err }
 
+// withoutURL keeps a network error's cause and drops its request URL,
+// whose query names the citizen's number (Find's To=).
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		host := ""
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			host = u.Host
+		}
+		return fmt.Errorf("twilio: %s %s: %w", ue.Op, host, ue.Err)
+	}
+	return err
+}
+
 // Send submits one message and returns its MessageSid.
 func (t *Twilio) Send(ctx context.Context, to, body string) (string, error) {
 	if err := ctx.Err(); err != nil {
@@ -118,7 +132,7 @@ func (t *Twilio) Send(ctx context.Context, to, body string) (string, error) {
 		if errors.As(err, &te) {
 			return "", &SendError{Status: te.Status, Code: te.Code, Err: err}
 		}
-		return "", &SendError{Err: err}
+		return "", &SendError{Err: withoutURL(err)}
 	}
 	if m.Sid == nil {
 		return "", &SendError{Err: errors.New("no MessageSid in the answer")}
@@ -136,7 +150,7 @@ func (t *Twilio) Find(ctx context.Context, to, body string, since time.Time) (st
 	p.SetTo(to).SetDateSentAfter(since.Add(-time.Minute)).SetPageSize(50).SetLimit(200)
 	ms, err := t.rest.Api.ListMessage(p)
 	if err != nil {
-		return "", false, &SendError{Err: err}
+		return "", false, &SendError{Err: withoutURL(err)}
 	}
 	for _, m := range ms {
 		if m.Body != nil && *m.Body == body && m.Sid != nil {

@@ -5,6 +5,7 @@
 //	centralinoctl [-config FILE] seed [-scale small|medium|liguria] [-days N] [-seed N] [-reset]
 //	centralinoctl [-config FILE] prompts [-out DIR] [-studio DIR] [-names=true]
 //	centralinoctl twilio-standin [-listen 127.0.0.1:8089]
+//	centralinoctl credential [-file F] [-secret-stdin] ROLE NAME [ATTRIBUTE]
 //	centralinoctl [-config FILE] bench booking [-scale liguria] [-clients 64] [-duration 20s] [-lookups 2000]
 //	centralinoctl [-config FILE] bench ivr [-prepare] [-db centralino_bench_ivr]
 //	centralinoctl [-config FILE] bench queue [-calls 200] [-agents 30] [-rate 5]
@@ -18,16 +19,19 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/centralino-cup/centralino/asterisk"
+	"github.com/centralino-cup/centralino/auth"
 	"github.com/centralino-cup/centralino/booking"
 	"github.com/centralino-cup/centralino/booking/bench"
 	"github.com/centralino-cup/centralino/booking/seed"
@@ -50,6 +54,8 @@ commands:
   seed [flags]            build a realistic region (see seed -h)
   prompts [flags]         render the Italian prompts to 8 kHz WAV (see prompts -h)
   twilio-standin [flags]  serve the local Twilio stand-in (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)
+  credential [flags] ROLE NAME [ATTRIBUTE]
+                          a credential: agent NAME PHONE, channel NAME web|counter|pharmacy, manager NAME, metrics NAME
   bench booking [flags]   benchmark the booking core (see bench booking -h)
   bench ivr [flags]       time a citizen booking through the IVR on the sandbox (see bench ivr -h)
   bench queue [flags]     app_queue and centralino's queue side by side on the sandbox (see bench queue -h)
@@ -98,6 +104,8 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, args []string
 		return runPrompts(ctx, cfg.Database.URL, log, args[1:])
 	case "twilio-standin":
 		return runStandin(ctx, log, args[1:])
+	case "credential":
+		return runCredential(args[1:])
 	case "bench":
 		if len(args) < 2 {
 			return errUsage
@@ -391,6 +399,62 @@ func runBenchRecall(ctx context.Context, cfg config.Config, log *slog.Logger, ar
 		return err
 	}
 	fmt.Println(string(line))
+	return nil
+}
+
+// runCredential makes a credential: a new secret, shown once (or one read
+// from stdin), and its line for the credentials file, printed or appended
+// to -file.
+func runCredential(args []string) error {
+	fs := flag.NewFlagSet("credential", flag.ContinueOnError)
+	file := fs.String("file", "", "credentials file to append the line to (created 0600 when absent); empty: print it")
+	fromStdin := fs.Bool("secret-stdin", false, "read the secret (a password for the pages) from stdin instead of making one")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a := fs.Args()
+	if len(a) < 2 || len(a) > 3 {
+		return errors.New("credential ROLE NAME [ATTRIBUTE]: agent NAME PHONE, channel NAME web|counter|pharmacy, manager NAME, metrics NAME")
+	}
+	p := auth.Principal{Role: auth.Role(a[0]), Name: a[1]}
+	if len(a) == 3 {
+		p.Attr = a[2]
+	}
+	secret := auth.NewSecret()
+	if *fromStdin {
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, 1024))
+		if err != nil {
+			return err
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	hash, err := auth.Hash(secret)
+	if err != nil {
+		return err
+	}
+	line := auth.Line(p, hash)
+	// The line must read back as a credential (role, name, attribute).
+	if _, err := auth.Parse(strings.NewReader(line), "the new credential"); err != nil {
+		return err
+	}
+	if *file == "" {
+		fmt.Println(line)
+	} else {
+		f, err := os.OpenFile(*file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintln(f, line); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if !*fromStdin {
+		fmt.Fprintf(os.Stderr, "secret of %s (shown once; the file keeps only its hash): %s\n", p.Name, secret)
+	}
 	return nil
 }
 

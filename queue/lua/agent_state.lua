@@ -3,10 +3,12 @@
 -- KEYS: agent hash, agents set. ARGV: prefix, id, to, from (csv, empty:
 -- any), endpoint, queues (csv, empty: unchanged), reason, call, now_ms,
 -- until_ms, on_call (empty: any; else the agent's current call must be it).
--- Any change revokes a lease on the agent: its holder would ring it.
+-- Any change revokes a lease on the agent: its holder would ring it. A
+-- change the state does not allow is refused with an error starting
+-- "TRANSITION": any other error is Redis's own (read-only, out of memory).
 local cur = redis.call('HGET', KEYS[1], 'state') or 'logged_out'
 if ARGV[11] ~= '' and (redis.call('HGET', KEYS[1], 'call') or '') ~= ARGV[11] then
-  return redis.error_reply('agent ' .. ARGV[2] .. ' is not on call ' .. ARGV[11])
+  return redis.error_reply('TRANSITION agent ' .. ARGV[2] .. ' is not on call ' .. ARGV[11])
 end
 if ARGV[4] ~= '' then
   local allowed = false
@@ -16,7 +18,7 @@ if ARGV[4] ~= '' then
     end
   end
   if not allowed then
-    return redis.error_reply('agent ' .. ARGV[2] .. ' is ' .. cur)
+    return redis.error_reply('TRANSITION agent ' .. ARGV[2] .. ' is ' .. cur)
   end
 end
 revoke_leases(ARGV[1], ARGV[2], '')
