@@ -13,8 +13,10 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,7 +30,7 @@ const DefaultURL = "postgres://centralino:centralino@127.0.0.1:5432/centralino_t
 
 // templatePrefix names the migrated databases test databases are cloned
 // from; the suffix is the migrations' hash, so a changed migration makes a
-// new template and the old ones are dropped.
+// new template, and the old ones are dropped once unused for a day.
 const templatePrefix = "centralino_tmpl_"
 
 var templateName = templatePrefix + postgres.SchemaHash()
@@ -73,23 +75,18 @@ func ensureTemplate(ctx context.Context) error {
 	if err := admin.QueryRow(ctx, "select exists(select 1 from pg_database where datname=$1)", templateName).Scan(&exists); err != nil {
 		return err
 	}
+	if err := dropStale(ctx, admin); err != nil {
+		return err
+	}
 	if !exists {
-		rows, err := admin.Query(ctx, "select datname from pg_database where datname like $1 and datname <> $2", templatePrefix+"%", templateName)
-		if err != nil {
-			return err
-		}
-		stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		for _, name := range stale {
-			if _, err := admin.Exec(ctx, "drop database if exists "+pgx.Identifier{name}.Sanitize()+" with (force)"); err != nil {
-				return fmt.Errorf("pgtest: dropping stale template: %w", err)
-			}
-		}
 		if _, err := admin.Exec(ctx, "create database "+templateName); err != nil {
 			return fmt.Errorf("pgtest: creating template: %w", err)
 		}
+	}
+	// The comment is when the template was last used: another checkout
+	// (a branch with other migrations) keeps its own while it is in use.
+	if _, err := admin.Exec(ctx, fmt.Sprintf("comment on database %s is '%d'", templateName, time.Now().Unix())); err != nil {
+		return err
 	}
 	pool, err := postgres.Open(ctx, withDatabase(BaseURL(), templateName), 2)
 	if err != nil {
@@ -97,6 +94,33 @@ func ensureTemplate(ctx context.Context) error {
 	}
 	defer pool.Close()
 	return postgres.Migrate(ctx, pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// staleAfter is how long a template of other migrations is kept unused.
+const staleAfter = 24 * time.Hour
+
+// dropStale drops the templates of other migrations not used for a day.
+func dropStale(ctx context.Context, admin *pgx.Conn) error {
+	rows, err := admin.Query(ctx, `select datname, coalesce(shobj_description(oid, 'pg_database'), '') from pg_database
+		where datname like $1 and datname <> $2`, templatePrefix+"%", templateName)
+	if err != nil {
+		return err
+	}
+	type template struct{ Name, Used string }
+	others, err := pgx.CollectRows(rows, pgx.RowToStructByPos[template])
+	if err != nil {
+		return err
+	}
+	for _, o := range others {
+		used, err := strconv.ParseInt(o.Used, 10, 64)
+		if err == nil && time.Since(time.Unix(used, 0)) < staleAfter {
+			continue
+		}
+		if _, err := admin.Exec(ctx, "drop database if exists "+pgx.Identifier{o.Name}.Sanitize()+" with (force)"); err != nil {
+			return fmt.Errorf("pgtest: dropping stale template: %w", err)
+		}
+	}
+	return nil
 }
 
 // NewDB creates a fresh, migrated database for this test and drops it when
