@@ -14,7 +14,6 @@ import (
 
 	"github.com/centralino-cup/centralino/app"
 	"github.com/centralino-cup/centralino/asterisk/asteristest"
-	"github.com/centralino-cup/centralino/clock"
 	"github.com/centralino-cup/centralino/config"
 	"github.com/centralino-cup/centralino/postgres/pgtest"
 )
@@ -57,23 +56,18 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// run runs the daemon of cfg until a signal; ran reports how Run returned.
-func run(cfg config.Config, now clock.Clock) (chan<- os.Signal, <-chan error) {
-	signals := make(chan os.Signal, 2)
-	ran := make(chan error, 1)
-	go func() { ran <- app.Run(cfg, now, asteristest.Quiet(), signals) }()
-	return signals, ran
-}
-
 // The daemon starts its parts, connects to Asterisk, serves HTTP, and on
 // SIGTERM stops them all and returns.
 func TestRunStartsAndStopsOnSIGTERM(t *testing.T) {
 	cfg := testConfig(t)
-	signals, ran := run(cfg, time.Now)
+	signals := make(chan os.Signal, 2)
+	ran := make(chan error, 1)
+	go func() { ran <- app.Run(cfg, time.Now, asteristest.Quiet(), signals) }()
 	base := "http://" + cfg.HTTP.Listen
 	require.Eventually(t, func() bool { code, _ := get(t, base+"/healthz"); return code == http.StatusOK }, 20*time.Second, 50*time.Millisecond)
 	require.Eventually(t, func() bool {
-		return strings.Contains(scrape(t, base), "centralino_ari_connected{application=\""+cfg.ARI.Application+"\"} 1")
+		_, m := get(t, base+"/metrics")
+		return strings.Contains(m, "centralino_ari_connected{application=\""+cfg.ARI.Application+"\"} 1")
 	}, 20*time.Second, 50*time.Millisecond, "connected to Asterisk")
 	require.True(t, asteristest.Has(t, "/applications/"+cfg.ARI.Application), "the Stasis application is registered")
 

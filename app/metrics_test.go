@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -13,12 +14,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/centralino-cup/centralino/app"
 	"github.com/centralino-cup/centralino/asterisk/asteristest"
 	"github.com/centralino-cup/centralino/callsim"
+	"github.com/centralino-cup/centralino/clock"
+	"github.com/centralino-cup/centralino/config"
 	"github.com/centralino-cup/centralino/postgres"
 	"github.com/centralino-cup/centralino/prompts"
 	"github.com/centralino-cup/centralino/report"
 )
+
+// run runs the daemon of cfg until a signal; ran reports how Run returned.
+func run(cfg config.Config, now clock.Clock) (chan<- os.Signal, <-chan error) {
+	signals := make(chan os.Signal, 2)
+	ran := make(chan error, 1)
+	go func() { ran <- app.Run(cfg, now, asteristest.Quiet(), signals) }()
+	return signals, ran
+}
 
 // scrape reads the daemon's /metrics as Prometheus would ("" while it
 // does not answer).
