@@ -62,9 +62,9 @@ func sample(scraped, series string) float64 {
 // call as the report does (queued, abandoned within 5 s), and the report
 // of the day says the same.
 func TestMetricsAfterARealCall(t *testing.T) {
+	cfg := testConfig(t) // skips without the sandbox, outside make test
 	promtool, err := exec.LookPath("promtool")
 	require.NoError(t, err, "promtool not installed: run make setup (scripts/setup.sh installs Debian's prometheus)")
-	cfg := testConfig(t)
 	cfg.Queue.Instance = cfg.ARI.Application // no other daemon's callers
 	// Monday 2 March 2026, 10:00 in Rome, whenever the test runs: in
 	// service hours; time runs on.
@@ -112,22 +112,31 @@ func TestMetricsAfterARealCall(t *testing.T) {
 	out, err := lint.CombinedOutput()
 	require.NoError(t, err, "promtool check metrics:\n%s", out)
 
-	for s, want := range map[string]float64{
-		`centralino_calls_started_total{direction="inbound",hours="in"}`: 1,
-		`centralino_queue_calls_queued_total{queue="booking"}`:           1,
-		abandoned: 1,
-		`centralino_queue_calls_short_abandoned_total{queue="booking"}`:                    1,
-		`centralino_queue_calls_total{outcome="agent_answered",queue="booking"}`:           0,
-		`centralino_queue_wait_seconds_bucket{outcome="abandoned",queue="booking",le="5"}`: 1,
-		`centralino_queue_wait_seconds_count{outcome="abandoned",queue="booking"}`:         1,
-		`centralino_queue_calls_queued_total{queue="cancellation"}`:                        0,
-		`centralino_service_open`: 1,
-		`centralino_sms_messages_total{kind="reminder",result="failed"}`: -1, // no Twilio: no sender
-		`centralino_sms_status_total{kind="reminder",status="failed"}`:   0,
-		`centralino_recalls_requested_total{reason="wait"}`:              -1,
-		`centralino_queue_agents{state="ready"}`:                         0,
+	for _, c := range []struct {
+		series string
+		want   float64 // -1: absent
+	}{
+		// One inbound call, in service hours, started once.
+		{`centralino_calls_started_total{direction="inbound",hours="in"}`, 1},
+		// Handed to the booking queue, and left it abandoned, within 5 s.
+		{`centralino_queue_calls_queued_total{queue="booking"}`, 1},
+		{abandoned, 1},
+		{`centralino_queue_calls_short_abandoned_total{queue="booking"}`, 1},
+		{`centralino_queue_wait_seconds_bucket{outcome="abandoned",queue="booking",le="5"}`, 1},
+		{`centralino_queue_wait_seconds_count{outcome="abandoned",queue="booking"}`, 1},
+		// The series the rules divide are there at zero.
+		{`centralino_queue_calls_total{outcome="agent_answered",queue="booking"}`, 0},
+		{`centralino_queue_calls_queued_total{queue="cancellation"}`, 0},
+		{`centralino_sms_status_total{kind="reminder",status="failed"}`, 0},
+		// Nobody logged in; the service open at the test's clock.
+		{`centralino_queue_agents{state="ready"}`, 0},
+		{`centralino_service_open`, 1},
+		// Without Twilio's credentials there is no sender, so none of its
+		// series; no recall was asked.
+		{`centralino_sms_messages_total{kind="reminder",result="failed"}`, -1},
+		{`centralino_recalls_requested_total{reason="wait"}`, -1},
 	} {
-		require.Equal(t, want, sample(scraped, s), s)
+		require.Equal(t, c.want, sample(scraped, c.series), c.series)
 	}
 
 	// The report of that day, from the daemon's database, counts the same.
