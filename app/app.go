@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/centralino-cup/centralino/asterisk"
@@ -85,6 +86,15 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("ivr.hours: %w", err)
 	}
+	// The alerts that hold only while the service is open (no agent
+	// ready, a recall backlog) read the schedule from here.
+	promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{Name: "centralino_service_open",
+		Help: "1 while the service is open (ivr.hours: weekly schedule and holidays), 0 outside."}, func() float64 {
+		if schedule.Open(a.now()) {
+			return 1
+		}
+		return 0
+	})
 	// Every booking change writes its SMS in its own transaction.
 	outbox := sms.NewOutbox(db).Register(reg)
 	quiet := sms.Quiet{Loc: schedule.Location(), From: cfg.SMS.AllowedFrom, To: cfg.SMS.AllowedTo, Holidays: schedule}
@@ -101,7 +111,7 @@ func (a *App) build(ctx context.Context) error {
 	recalls := recall.NewService(db, a.now, log).Register(reg).WithPolicy(recall.Policy{Hours: schedule,
 		ValidDays: cfg.Recall.ValidDays, Tries: cfg.Recall.Tries, RetryAfter: cfg.Recall.RetryAfter,
 		Texts: outbox, NumeroVerde: cfg.SMS.NumeroVerde})
-	records := calls.NewRecords(db)
+	records := calls.NewRecords(db).Register(reg)
 	// The flow and the queue need each other: the flow hands callers to
 	// the queue's operator, which dials agents through the same client.
 	var stasis ivr.Stasis
@@ -183,7 +193,8 @@ func (a *App) buildQueue(client *asterisk.Client, recalls *recall.Service, recor
 		share = -1 // configured as none
 	}
 	op := queue.NewOperator(queue.OperatorConfig{Instance: instance, Queues: cfg.Queues, AnnounceEvery: cfg.AnnounceEvery,
-		RecallAfter: cfg.RecallAfter, RingTimeout: cfg.RingTimeout, RecallShare: share}, store, agents, client, recalls, a.now, reg, a.log)
+		RecallAfter: cfg.RecallAfter, RingTimeout: cfg.RingTimeout, RecallShare: share, ShortAbandon: cfg.ShortAbandon},
+		store, agents, client, recalls, a.now, reg, a.log)
 	rc := a.cfg.Recall
 	dialler := recall.NewDialler(recall.DiallerConfig{Instance: instance, DialString: rc.DialString, CallerID: rc.CallerID,
 		AnswerTimeout: rc.AnswerTimeout, Lease: rc.Lease}, recalls, op, client, store, records, a.log)

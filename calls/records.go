@@ -15,6 +15,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/centralino-cup/centralino/postgres"
 )
@@ -52,10 +54,36 @@ const (
 // Records writes call records to PostgreSQL.
 type Records struct {
 	db *pgxpool.Pool
+	// started and ended count the records as they are written, so that
+	// PromQL counts the calls the report counts (nil until Register).
+	started, ended *prometheus.CounterVec
 }
 
 // NewRecords builds the call-record store.
 func NewRecords(db *pgxpool.Pool) *Records { return &Records{db: db} }
+
+// Register exports the call counters on reg:
+// centralino_calls_started_total{direction,hours} counts each record once,
+// when it is written (the report's calls total, in and out of hours, and
+// recalls made), and centralino_calls_ended_total{direction,hours,outcome,queue}
+// each ending (a call handed to app_queue that comes back ends twice:
+// transferred, then its outcome).
+func (r *Records) Register(reg prometheus.Registerer) *Records {
+	f := promauto.With(reg)
+	r.started = f.NewCounterVec(prometheus.CounterOpts{Name: "centralino_calls_started_total",
+		Help: "Call records started, by direction (inbound, recall) and hours (in, out of service hours)."}, []string{"direction", "hours"})
+	r.ended = f.NewCounterVec(prometheus.CounterOpts{Name: "centralino_calls_ended_total",
+		Help: "Call records ended, by direction, hours, outcome and queue (empty: none)."}, []string{"direction", "hours", "outcome", "queue"})
+	return r
+}
+
+// hoursLabel is the hours label of a record.
+func hoursLabel(inHours bool) string {
+	if inHours {
+		return "in"
+	}
+	return "out"
+}
 
 // Arrival is what is known when a call arrives.
 type Arrival struct {
@@ -80,9 +108,14 @@ func (r *Records) Start(ctx context.Context, c Arrival, now time.Time) (uuid.UUI
 	if c.Caller != "" {
 		caller = &c.Caller
 	}
-	if _, err := r.db.Exec(ctx, queries.Get("call_start"), pgx.NamedArgs{"id": id, "channel_id": c.ChannelID, "direction": dir,
-		"caller": caller, "did": c.DID, "now": now, "in_hours": c.InHours}); err != nil {
+	tag, err := r.db.Exec(ctx, queries.Get("call_start"), pgx.NamedArgs{"id": id, "channel_id": c.ChannelID, "direction": dir,
+		"caller": caller, "did": c.DID, "now": now, "in_hours": c.InHours})
+	if err != nil {
 		return uuid.Nil, fmt.Errorf("starting call record: %w", err)
+	}
+	if tag.RowsAffected() == 1 && r.started != nil {
+		// A recovered call, whose record exists, is not counted again.
+		r.started.WithLabelValues(dir, hoursLabel(c.InHours)).Inc()
 	}
 	var stored uuid.UUID
 	var started time.Time
@@ -156,10 +189,19 @@ func (r *Records) End(ctx context.Context, id uuid.UUID, e Ending, now time.Time
 	if !e.QueueLeft.IsZero() {
 		left = &e.QueueLeft
 	}
-	if _, err := r.db.Exec(ctx, queries.Get("call_end"), pgx.NamedArgs{"id": id, "now": now, "outcome": string(e.Outcome),
+	var dir, queueName string
+	var inHours bool
+	err := r.db.QueryRow(ctx, queries.Get("call_end"), pgx.NamedArgs{"id": id, "now": now, "outcome": string(e.Outcome),
 		"booking_number": number, "recall_id": recallID, "agent": agent,
-		"queue_name": queue, "queue_entered_at": entered, "queue_left_at": left}); err != nil {
+		"queue_name": queue, "queue_entered_at": entered, "queue_left_at": left}).Scan(&dir, &inHours, &queueName)
+	if postgres.IsNotFound(err) {
+		return nil // ended already: the first end counts
+	}
+	if err != nil {
 		return fmt.Errorf("ending call record: %w", err)
+	}
+	if r.ended != nil {
+		r.ended.WithLabelValues(dir, hoursLabel(inHours), string(e.Outcome), queueName).Inc()
 	}
 	return nil
 }

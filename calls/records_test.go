@@ -2,9 +2,13 @@ package calls_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/centralino-cup/centralino/calls"
@@ -66,4 +70,69 @@ func TestRecordsQueueWait(t *testing.T) {
 	require.True(t, t0.Add(150*time.Second).Equal(left))
 	require.Equal(t, "anna", agent)
 	require.Equal(t, "agent_answered", outcome)
+}
+
+// The counters count the records as the report does: each record once
+// when it starts (a recovered call's again is not a new call), each
+// ending once (a late hang-up after the flow's end is not), and a call
+// handed to app_queue that comes back ends twice.
+func TestRecordsCounted(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	reg := prometheus.NewRegistry()
+	rec := calls.NewRecords(db).Register(reg)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	type end struct {
+		outcome calls.Outcome
+		queue   string
+	}
+	cases := []struct {
+		channel string
+		inbound bool
+		inHours bool
+		// starts is how many times the channel's record is started (a
+		// recovered call starts again).
+		starts int
+		ends   []end
+	}{
+		// Self-service in hours; a late hang-up does not end it again.
+		{"ch-self", true, true, 1, []end{{calls.OutcomeSelfBooked, ""}, {calls.OutcomeHungUp, ""}}},
+		// A call recovered after a restart, answered by an agent.
+		{"ch-agent", true, true, 2, []end{{calls.OutcomeAgentAnswered, "booking"}}},
+		// Out of hours: a recall asked.
+		{"ch-night", true, false, 1, []end{{calls.OutcomeOutOfHoursRecall, ""}}},
+		// Handed to app_queue, given back, the recall accepted: two endings.
+		{"ch-appq", true, true, 1, []end{{calls.OutcomeTransferred, "booking"}, {calls.OutcomeRecallRequested, ""}}},
+		// A recall's try the citizen did not answer.
+		{"ch-recall", false, true, 1, []end{{calls.OutcomeNoAnswer, "booking"}}},
+		// Still in progress: started, not ended.
+		{"ch-live", true, true, 1, nil},
+	}
+	for _, c := range cases {
+		var id uuid.UUID
+		for range c.starts {
+			var err error
+			id, err = rec.Start(ctx, calls.Arrival{ChannelID: c.channel, Inbound: c.inbound, DID: "800466222", InHours: c.inHours}, t0)
+			require.NoError(t, err)
+		}
+		for _, e := range c.ends {
+			require.NoError(t, rec.End(ctx, id, calls.Ending{Outcome: e.outcome, Queue: e.queue}, t0.Add(time.Minute)))
+		}
+	}
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP centralino_calls_started_total Call records started, by direction (inbound, recall) and hours (in, out of service hours).
+# TYPE centralino_calls_started_total counter
+centralino_calls_started_total{direction="inbound",hours="in"} 4
+centralino_calls_started_total{direction="inbound",hours="out"} 1
+centralino_calls_started_total{direction="recall",hours="in"} 1
+# HELP centralino_calls_ended_total Call records ended, by direction, hours, outcome and queue (empty: none).
+# TYPE centralino_calls_ended_total counter
+centralino_calls_ended_total{direction="inbound",hours="in",outcome="agent_answered",queue="booking"} 1
+centralino_calls_ended_total{direction="inbound",hours="in",outcome="recall_requested",queue="booking"} 1
+centralino_calls_ended_total{direction="inbound",hours="in",outcome="self_booked",queue=""} 1
+centralino_calls_ended_total{direction="inbound",hours="in",outcome="transferred",queue="booking"} 1
+centralino_calls_ended_total{direction="inbound",hours="out",outcome="out_of_hours_recall",queue=""} 1
+centralino_calls_ended_total{direction="recall",hours="in",outcome="no_answer",queue="booking"} 1
+`)))
 }

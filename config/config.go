@@ -138,6 +138,9 @@ type Queue struct {
 	RecallAfter   time.Duration `yaml:"recall_after"`
 	RingTimeout   time.Duration `yaml:"ring_timeout"`
 	WrapUp        time.Duration `yaml:"wrap_up"`
+	// ShortAbandon: a caller who hangs up within it, waiting, is a short
+	// abandon, counted apart and out of the service level (SPEC §8).
+	ShortAbandon time.Duration `yaml:"short_abandon"`
 }
 
 // Recall is the recall dialler (SPEC §5): agent first, then the citizen
@@ -196,7 +199,7 @@ func Default() Config {
 			QueueTimeout:    5 * time.Minute,
 		},
 		Queue: Queue{Backend: "redis", Queues: []string{"booking", "cancellation"}, AnnounceEvery: 45 * time.Second,
-			RecallAfter: 2 * time.Minute, RingTimeout: 15 * time.Second, WrapUp: 10 * time.Second},
+			RecallAfter: 2 * time.Minute, RingTimeout: 15 * time.Second, WrapUp: 10 * time.Second, ShortAbandon: 5 * time.Second},
 		Recall: Recall{DialString: "Local/{national}@sim-citizens", CallerID: "800466222", AnswerTimeout: 30 * time.Second,
 			Tries: 3, RetryAfter: 20 * time.Minute, ValidDays: 1, PrealertLead: 2 * time.Minute, OutOfHoursShare: 0.5,
 			Lease: 2 * time.Minute},
@@ -289,6 +292,7 @@ func (c Config) Validate() error {
 	check(c.Queue.RecallAfter >= 10*time.Second, "queue.recall_after %s must be at least 10s", c.Queue.RecallAfter)
 	check(c.Queue.RingTimeout >= 5*time.Second && c.Queue.RingTimeout <= time.Minute, "queue.ring_timeout %s must be between 5s and 1m", c.Queue.RingTimeout)
 	check(c.Queue.WrapUp >= 0 && c.Queue.WrapUp <= 5*time.Minute, "queue.wrap_up %s must be between 0 and 5m", c.Queue.WrapUp)
+	check(c.Queue.ShortAbandon > 0 && c.Queue.ShortAbandon <= time.Minute, "queue.short_abandon %s must be between 0 and 1m", c.Queue.ShortAbandon)
 	check(strings.Contains(c.Recall.DialString, "{e164}") || strings.Contains(c.Recall.DialString, "{national}"),
 		"recall.dial_string %q must contain {e164} or {national}", c.Recall.DialString)
 	check(c.Recall.CallerID != "" && strings.Trim(c.Recall.CallerID, "+0123456789") == "", "recall.caller_id %q must be a number", c.Recall.CallerID)

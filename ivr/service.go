@@ -402,10 +402,13 @@ func (f *Flow) operator(ctx context.Context, s *session, st *callState, reason q
 	entered := f.Clock()
 	h, err := f.Operator.Serve(ctx, s.call, queue.Ticket{CallID: st.id, Caller: st.caller.E164, Queue: skill,
 		Keyed: st.keyed, Reason: reason, EnteredIVR: st.started})
+	// A call that failed in the queue was queued all the same: its record
+	// says which queue and for how long (docs/metrics.md counts it).
+	st.handedOff(h, skill, entered)
 	if err != nil {
+		st.outcome = calls.OutcomeFailed // as the queue counts it
 		return fmt.Errorf("handing to operator: %w", err)
 	}
-	st.handedOff(h, skill, entered)
 	return nil
 }
 
@@ -413,7 +416,10 @@ func (f *Flow) operator(ctx context.Context, s *session, st *callState, reason q
 // recall, who answered, and the wait (entered, and left when the queue
 // reports how long the caller waited).
 func (st *callState) handedOff(h queue.Handoff, skill string, entered time.Time) {
-	st.outcome, st.recall, st.agent = h.Outcome, h.RecallID, h.Agent
+	if h.Outcome != "" {
+		st.outcome = h.Outcome
+	}
+	st.recall, st.agent = h.RecallID, h.Agent
 	st.queue, st.queueEntered = skill, entered
 	if h.Waited > 0 {
 		st.queueLeft = entered.Add(h.Waited)

@@ -43,6 +43,9 @@ type OperatorConfig struct {
 	// recalls take while callers wait (0: DefaultRecallShare; negative:
 	// none).
 	RecallShare float64
+	// ShortAbandon is the short-abandon threshold of the metrics (0:
+	// ShortAbandon).
+	ShortAbandon time.Duration
 }
 
 // Operator serves the IVR's operator branch with centralino's own queue:
@@ -82,6 +85,9 @@ func NewOperator(cfg OperatorConfig, store *Store, svc *Service, phones Phones, 
 	if cfg.MOHClass == "" {
 		cfg.MOHClass = "default"
 	}
+	if cfg.ShortAbandon == 0 {
+		cfg.ShortAbandon = ShortAbandon
+	}
 	switch {
 	case cfg.RecallShare == 0:
 		cfg.RecallShare = DefaultRecallShare
@@ -89,7 +95,7 @@ func NewOperator(cfg OperatorConfig, store *Store, svc *Service, phones Phones, 
 		cfg.RecallShare = 0
 	}
 	return &Operator{cfg: cfg, store: store.pairing(cfg.Instance, cfg.RecallShare), svc: svc, phones: phones, recalls: recalls, now: clock.Must(now, "queue operator"),
-		log: log.With("component", "queue", "instance", cfg.Instance), inbox: map[string]chan Assignment{}, leases: newLeases(), m: newMetrics(reg)}
+		log: log.With("component", "queue", "instance", cfg.Instance), inbox: map[string]chan Assignment{}, leases: newLeases(), m: newMetrics(reg, cfg.Queues, cfg.ShortAbandon)}
 }
 
 // heartbeatTTL is how long an instance counts as alive after its last
@@ -289,6 +295,10 @@ func (o *Operator) Serve(ctx context.Context, call Call, t Ticket) (Handoff, err
 		delete(o.inbox, id)
 		o.mu.Unlock()
 	}()
+	if t.Reason != reasonRecovered {
+		// A caller re-adopted after a restart was queued once already.
+		o.m.queued.WithLabelValues(t.Queue).Inc()
+	}
 	w := newWaiter(o, call, t, entered, inbox)
 	in := Waiting{CallID: id, Queue: t.Queue, Priority: t.priority(), Entered: entered, Caller: t.Caller, Owner: o.cfg.Instance, Keyed: t.Keyed}
 	if !w.ringLeased(ctx, in) {
@@ -296,6 +306,7 @@ func (o *Operator) Serve(ctx context.Context, call Call, t Ticket) (Handoff, err
 		// free agent rings it at once.
 		a, paired, err := o.store.EnqueueAssign(ctx, in, entered)
 		if err != nil {
+			o.m.left(t.Queue, calls.OutcomeFailed, 0)
 			return Handoff{}, err
 		}
 		if paired {
@@ -325,9 +336,15 @@ func (o *Operator) Serve(ctx context.Context, call Call, t Ticket) (Handoff, err
 		}
 		h.Waited = waited
 	}
-	if h.Outcome != "" {
-		o.m.wait.WithLabelValues(t.Queue, string(h.Outcome)).Observe(waited.Seconds())
-		o.m.calls.WithLabelValues(t.Queue, string(h.Outcome)).Inc()
+	switch {
+	case h.Outcome == calls.OutcomeAgentAnswered:
+		// Counted when the agent answered (talk), not at the hang-up.
+	case h.Outcome != "":
+		o.m.left(t.Queue, h.Outcome, waited)
+	case err != nil:
+		// Neither answered nor left by choice: a technical failure
+		// while queued, which the service level counts against us.
+		o.m.left(t.Queue, calls.OutcomeFailed, waited)
 	}
 	return h, err
 }

@@ -487,6 +487,34 @@ func (s *Store) Waiting(ctx context.Context, queue string) ([]string, error) {
 	return ids, nil
 }
 
+// FirstEntered is when the caller waiting longest among ids (a queue's
+// Waiting) first entered; recalls' entries are not callers on the line
+// and are skipped. ok=false with no caller.
+func (s *Store) FirstEntered(ctx context.Context, ids []string) (first time.Time, ok bool, err error) {
+	cmds := make([]*redis.StringCmd, 0, len(ids))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			if !strings.HasPrefix(id, "recall:") {
+				cmds = append(cmds, p.HGet(ctx, s.key("call", id), "entered_ms"))
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return time.Time{}, false, fmt.Errorf("reading entry times: %w", err)
+	}
+	for _, c := range cmds {
+		ms, err := c.Int64()
+		if err != nil {
+			continue // left meanwhile
+		}
+		if t := time.UnixMilli(ms).UTC(); !ok || t.Before(first) {
+			first, ok = t, true
+		}
+	}
+	return first, ok, nil
+}
+
 // Leave removes a caller (abandoned, recall accepted) and returns how long
 // they waited since first entering.
 func (s *Store) Leave(ctx context.Context, callID string, now time.Time) (time.Duration, error) {

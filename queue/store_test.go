@@ -344,3 +344,27 @@ func TestRunEndsWhenRedisCloses(t *testing.T) {
 		t.Fatal("the operator did not end")
 	}
 }
+
+// The longest wait is the caller waiting longest, whatever its place (an
+// urgent caller ranks first though it entered last); a recall's entry is
+// no caller on the line.
+func TestFirstEntered(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	first, ok, err := s.FirstEntered(ctx, nil)
+	require.NoError(t, err)
+	require.False(t, ok, "nobody waiting")
+	require.Zero(t, first)
+	require.NoError(t, s.Enqueue(ctx, queue.Waiting{CallID: "early", Queue: "booking", Entered: t0.Add(time.Minute)}))
+	require.NoError(t, s.Enqueue(ctx, queue.Waiting{CallID: "urgent", Queue: "booking", Priority: 5, Entered: t0.Add(3 * time.Minute)}))
+	_, err = s.EnterRecall(ctx, queue.RecallEntry{ID: 7, Queue: "booking", Lane: queue.LaneLive, Rank: t0, Phone: "+393470000007",
+		Reason: "wait", Requested: t0})
+	require.NoError(t, err)
+	ids, err := s.Waiting(ctx, "booking")
+	require.NoError(t, err)
+	require.Equal(t, []string{"urgent", "recall:7", "early"}, ids)
+	first, ok, err = s.FirstEntered(ctx, append(ids, "gone"))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.True(t, t0.Add(time.Minute).Equal(first), "the early caller, not the recall: %s", first)
+}

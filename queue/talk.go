@@ -48,6 +48,10 @@ func (o *Operator) talk(ctx context.Context, log *slog.Logger, queue, callID str
 		if waited, err = o.svc.Connected(bctx, d.a); err != nil {
 			log.Error("recording connection", "err", err)
 		}
+		// Counted as the caller leaves the queue, so the live service
+		// level does not wait for the conversation's end; a recall's
+		// citizen (busy) was never queued.
+		o.m.left(queue, calls.OutcomeAgentAnswered, waited)
 	}
 	log.Info("connected to agent", "agent_id", d.a.AgentID, "waited", waited.Round(time.Second))
 	select {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (apt-get) and starts PostgreSQL and Redis when they are absent,
-# installs the prompt tools (espeak-ng, sox), then creates the development role and databases. Idempotent: on a machine
+# installs the prompt tools (espeak-ng, sox) and promtool (Debian's
+# prometheus), then creates the development role and databases. Idempotent: on a machine
 # that already runs both it only checks and creates what is missing.
 #
 # Environment (all optional):
@@ -91,6 +92,19 @@ command -v sox >/dev/null || missing+=(sox)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   apt_install "${missing[@]}" libsox-fmt-base
+fi
+
+# --- promtool -----------------------------------------------------------------
+# The tests lint the daemon's /metrics and check deploy/prometheus and the
+# Grafana dashboard with promtool, which Debian ships in its prometheus
+# package. Only promtool is wanted: the Prometheus server the package
+# starts under systemd is stopped and disabled again.
+if ! command -v promtool >/dev/null; then
+  log "installing prometheus (for promtool)"
+  apt_install prometheus
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 log "PostgreSQL and Redis ready (role $role, databases ${databases[*]})"

@@ -73,10 +73,17 @@ func NewSender(cfg SenderConfig, outbox *Outbox, t Transport, now clock.Clock, r
 	if cfg.PerSecond > 0 {
 		limit = rate.Limit(cfg.PerSecond)
 	}
+	sent := promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "centralino_sms_messages_total",
+		Help: "SMS handled by the sender, by kind and result (accepted, retry, failed, deferred to allowed hours)."}, []string{"kind", "result"})
+	// Every series from the start, at zero: the failure ratio of the
+	// alerts divides by them.
+	for _, k := range kinds {
+		for _, r := range []string{"accepted", "retry", "failed", "deferred"} {
+			sent.WithLabelValues(string(k), r)
+		}
+	}
 	return &Sender{cfg: cfg, outbox: outbox, t: t, limiter: rate.NewLimiter(limit, 1), now: clock.Must(now, "sms sender"),
-		log: log.With("component", "sms", "sender", cfg.Owner),
-		sent: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "centralino_sms_messages_total",
-			Help: "SMS handled by the sender, by kind and result (accepted, retry, failed, deferred to allowed hours)."}, []string{"kind", "result"})}
+		log: log.With("component", "sms", "sender", cfg.Owner), sent: sent}
 }
 
 // Start runs the sender until Stop: it delivers what is due, and looks

@@ -262,11 +262,17 @@ func TestStatusWebhook(t *testing.T) {
 	for _, mf := range mfs {
 		if mf.GetName() == "centralino_sms_status_total" {
 			for _, m := range mf.GetMetric() {
-				counts[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if v := m.GetCounter().GetValue(); v > 0 {
+					counts[labels["kind"]+"/"+labels["status"]] = v
+				}
 			}
 		}
 	}
-	require.Equal(t, map[string]float64{"delivered": 1, "failed": 1}, counts)
+	require.Equal(t, map[string]float64{"reminder/delivered": 1, "reminder/failed": 1}, counts)
 }
 
 // The stand-in signs like Twilio: Twilio's published vector.

@@ -39,10 +39,14 @@ type Outbox struct {
 }
 
 // Register exports the delivery statuses recorded from Twilio's callbacks
-// (centralino_sms_status_total{status}).
+// (centralino_sms_status_total{kind,status}).
 func (o *Outbox) Register(reg prometheus.Registerer) *Outbox {
 	o.statuses = promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "centralino_sms_status_total",
-		Help: "Delivery statuses recorded from Twilio's callbacks (delivered, failed)."}, []string{"status"})
+		Help: "Delivery statuses recorded from Twilio's callbacks, by kind and status (delivered, failed)."}, []string{"kind", "status"})
+	for _, k := range kinds {
+		o.statuses.WithLabelValues(string(k), "delivered")
+		o.statuses.WithLabelValues(string(k), "failed")
+	}
 	return o
 }
 
@@ -212,13 +216,16 @@ func (o *Outbox) Status(ctx context.Context, sid, twilioStatus string, code int,
 	if code != 0 {
 		c = &code
 	}
-	tag, err := o.db.Exec(ctx, queries.Get("status"), pgx.NamedArgs{"sid": sid, "status": status, "code": c, "now": now})
+	var kind string
+	err := o.db.QueryRow(ctx, queries.Get("status"), pgx.NamedArgs{"sid": sid, "status": status, "code": c, "now": now}).Scan(&kind)
+	if postgres.IsNotFound(err) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("recording sms status: %w", err)
 	}
-	changed := tag.RowsAffected() == 1
-	if changed && o.statuses != nil {
-		o.statuses.WithLabelValues(status).Inc()
+	if o.statuses != nil {
+		o.statuses.WithLabelValues(kind, status).Inc()
 	}
-	return changed, nil
+	return true, nil
 }

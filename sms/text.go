@@ -85,6 +85,9 @@ const (
 	NothingToCancel Kind = "nothing_to_cancel"
 )
 
+// kinds are every Kind, for the metrics' series.
+var kinds = []Kind{Confirmation, Reminder, Cancellation, RecallFailed, RecallPrealert}
+
 // Immediate reports whether a kind goes at once, whatever the hour: what
 // the citizen has just asked for (a booking's confirmation, a
 // cancellation's code, the recall about to come). Reminders and notices

@@ -4,6 +4,8 @@
 //	centralinoctl [-config FILE] migrate
 //	centralinoctl [-config FILE] seed [-scale small|medium|liguria] [-days N] [-seed N] [-reset]
 //	centralinoctl [-config FILE] prompts [-out DIR] [-studio DIR] [-names=true]
+//	centralinoctl [-config FILE] report --from DAY [--to DAY] [--by day|week|month] [--format text|csv|json] [--target 0.8 --within 30s] [--aht D]
+//	centralinoctl staffing --calls N --interval 30m --aht 4m [--target 0.8 --within 30s]
 //	centralinoctl twilio-standin [-listen 127.0.0.1:8089]
 //	centralinoctl credential [-file F] [-secret-stdin] ROLE NAME [ATTRIBUTE]
 //	centralinoctl [-config FILE] bench booking [-scale liguria] [-clients 64] [-duration 20s] [-lookups 2000]
@@ -44,6 +46,7 @@ import (
 	queuebench "github.com/centralino-cup/centralino/queue/bench"
 	"github.com/centralino-cup/centralino/recall"
 	recallbench "github.com/centralino-cup/centralino/recall/bench"
+	"github.com/centralino-cup/centralino/report"
 	smsbench "github.com/centralino-cup/centralino/sms/bench"
 	"github.com/centralino-cup/centralino/sms/twiliostandin"
 )
@@ -53,6 +56,8 @@ commands:
   migrate                 apply the schema migrations
   seed [flags]            build a realistic region (see seed -h)
   prompts [flags]         render the Italian prompts to 8 kHz WAV (see prompts -h)
+  report [flags]          the CUP report of a period, with Erlang C staffing per half hour (see report -h)
+  staffing [flags]        Erlang C for figures given by hand: agents, service level, ASA, occupancy (see staffing -h)
   twilio-standin [flags]  serve the local Twilio stand-in (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)
   credential [flags] ROLE NAME [ATTRIBUTE]
                           a credential: agent NAME PHONE, channel NAME web|counter|pharmacy, manager NAME, metrics NAME
@@ -102,6 +107,10 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, args []string
 		return runSeed(ctx, cfg.Database.URL, log, args[1:])
 	case "prompts":
 		return runPrompts(ctx, cfg.Database.URL, log, args[1:])
+	case "report":
+		return runReport(ctx, cfg, args[1:])
+	case "staffing":
+		return runStaffing(args[1:])
 	case "twilio-standin":
 		return runStandin(ctx, log, args[1:])
 	case "credential":
@@ -191,6 +200,52 @@ func runPrompts(ctx context.Context, url string, log *slog.Logger, args []string
 	}
 	fmt.Printf("prompts in %s: %d generated, %d from studio recordings, %d unchanged\n", *out, rep.Generated, rep.Studio, rep.Unchanged)
 	return nil
+}
+
+func runReport(ctx context.Context, cfg config.Config, args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	from := fs.String("from", "", "first day of the period (2006-01-02, or a month 2006-01), in the service's time zone")
+	to := fs.String("to", "", "last day of the period, included (default: the from day or month)")
+	by := fs.String("by", "", "break the period into day, week or month rows")
+	format := fs.String("format", report.FormatText, "text, csv or json")
+	target := fs.Float64("target", report.DefaultTarget, "staffing: service level target")
+	within := fs.Duration("within", report.DefaultWithin, "staffing: answered within this wait")
+	aht := fs.Duration("aht", 0, "staffing: handle time per call (0: the period's mean talk time plus queue.wrap_up)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(cfg.IVR.Hours.TimeZone)
+	if err != nil {
+		return fmt.Errorf("ivr.hours.time_zone: %w", err)
+	}
+	start, end, err := report.ParseDays(*from, *to, loc)
+	if err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, cfg.Database.URL, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	r, err := report.Build(ctx, db, report.Options{From: start, To: end, By: *by, Location: loc, ShortAbandon: cfg.Queue.ShortAbandon,
+		Target: *target, Within: *within, AHT: *aht, WrapUp: cfg.Queue.WrapUp})
+	if err != nil {
+		return err
+	}
+	return r.Write(os.Stdout, *format)
+}
+
+func runStaffing(args []string) error {
+	fs := flag.NewFlagSet("staffing", flag.ContinueOnError)
+	calls := fs.Float64("calls", 0, "calls arriving in the interval")
+	interval := fs.Duration("interval", report.HalfHour, "the interval the calls arrive in")
+	aht := fs.Duration("aht", report.DefaultAHT, "handle time per call (talk and wrap-up)")
+	target := fs.Float64("target", report.DefaultTarget, "service level target")
+	within := fs.Duration("within", report.DefaultWithin, "answered within this wait")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return report.WriteStaffing(os.Stdout, report.Load{Calls: *calls, Interval: *interval, AHT: *aht}, *target, *within)
 }
 
 // minSlots is how many slots a scale must have for the bench to reuse an
