@@ -187,7 +187,7 @@ func (a *App) buildQueue(client *asterisk.Client, recalls *recall.Service, recor
 	if wrapUp == 0 {
 		wrapUp = -1 // configured as none
 	}
-	agents := queue.NewService(store, queue.Options{WrapUp: wrapUp, Clock: a.now, Log: a.log})
+	agents := queue.NewService(store, queue.Options{WrapUp: wrapUp, Desks: client, Clock: a.now, Log: a.log})
 	share := a.cfg.Recall.OutOfHoursShare
 	if share == 0 {
 		share = -1 // configured as none

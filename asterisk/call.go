@@ -580,8 +580,9 @@ const (
 // (the call simulator watches the IVR's half of a call).
 type Watch struct {
 	client *Client
-	id     string
+	id     string // under client.mu once found
 	box    *mailbox
+	found  chan struct{} // WatchCaller's: closed once its channel is known
 }
 
 // Watch subscribes the application to a channel's events; the channel may
@@ -648,6 +649,11 @@ func (w *Watch) Close() {
 	w.client.mu.Lock()
 	if w.client.watches[w.id] == w.box {
 		delete(w.client.watches, w.id)
+	}
+	for number, cw := range w.client.callers {
+		if cw == w {
+			delete(w.client.callers, number)
+		}
 	}
 	w.client.mu.Unlock()
 	w.box.close()

@@ -60,7 +60,8 @@ type Client struct {
 	ari     ari.Client // nil while disconnected
 	calls   map[string]*Call
 	watches map[string]*mailbox
-	up      chan struct{} // closed at the first connection
+	callers map[string]*Watch // WatchCaller's, by caller number, until their channel is created
+	up      chan struct{}     // closed at the first connection
 	// found holds the channels a (re)connect found in the application
 	// until the user event named marker comes back through the websocket:
 	// those whose StasisStart arrives first entered after the connection
@@ -132,7 +133,7 @@ func New(cfg Config, h Handler, reg prometheus.Registerer, log *slog.Logger) *Cl
 	setupLibrary(log)
 	boundRequests(cfg.URL, cfg.RequestTimeout)
 	return &Client{cfg: cfg, handler: h, log: log, m: newMetrics(reg, cfg.Application),
-		calls: map[string]*Call{}, watches: map[string]*mailbox{}, up: make(chan struct{})}
+		calls: map[string]*Call{}, watches: map[string]*mailbox{}, callers: map[string]*Watch{}, up: make(chan struct{})}
 }
 
 // Start connects in the background, reconnecting forever with backoff
@@ -377,6 +378,8 @@ func (c *Client) route(ctx context.Context, e ari.Event) {
 	switch ev := e.(type) {
 	case *ari.ChannelUserevent:
 		c.adoptFound(ctx, ev.Eventname)
+	case *ari.ChannelCreated:
+		c.foundCaller(ev.Channel)
 	case *ari.ChannelDestroyed:
 		c.mu.Lock()
 		delete(c.found, ev.Channel.ID)

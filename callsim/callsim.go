@@ -5,6 +5,8 @@
 // that call by watching the IVR half's playback events. Simulated agents
 // are Local endpoints of the sim-agents context (deploy/asterisk/
 // extensions_sim.conf) that answer after a delay, ring out, or are busy.
+// A call placed from outside, by a real SIP phone through the carrier
+// trunk (callsim/sipua), is followed the same way (Follow).
 package callsim
 
 import (
@@ -66,12 +68,19 @@ type Prompt struct {
 	Finished time.Time
 }
 
+// Keypad is where a citizen keys and hangs up: the simulator's half of a
+// Local call, or a real SIP phone (callsim/sipua).
+type Keypad interface {
+	SendDTMF(ctx context.Context, keys string, length, gap time.Duration) error
+	Hangup(ctx context.Context) error
+}
+
 // Call is one simulated citizen's call.
 type Call struct {
-	sim   *Simulator
-	leg   *asterisk.Call // the simulator's half
-	watch *asterisk.Watch
-	ivrID string
+	sim    *Simulator
+	leg    *asterisk.Call // the simulator's half of a Local call
+	keypad Keypad
+	watch  *asterisk.Watch
 
 	mu      sync.Mutex
 	prompts []Prompt
@@ -84,26 +93,49 @@ type Call struct {
 // "800466222", "from-trunk") with a caller ID, and returns once the IVR
 // answered.
 func (s *Simulator) Place(ctx context.Context, did, dialContext, callerID string) (*Call, error) {
-	c := &Call{sim: s, ivrID: "ivr-" + uuid.NewString(), changed: make(chan struct{}, 1), ended: make(chan struct{})}
-	w, err := s.client.Watch(ctx, c.ivrID)
+	ivrID := "ivr-" + uuid.NewString()
+	w, err := s.client.Watch(ctx, ivrID)
 	if err != nil {
 		return nil, err
 	}
-	c.watch = w
-	go c.record()
+	c := s.follow(w)
 	leg, err := s.client.Originate(ctx, asterisk.OriginateRequest{Endpoint: "Local/" + did + "@" + dialContext + "/n",
-		CallerID: callerID, Timeout: 30 * time.Second, OtherID: c.ivrID, Formats: asterisk.TrunkFormats})
+		CallerID: callerID, Timeout: 30 * time.Second, OtherID: ivrID, Formats: asterisk.TrunkFormats})
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
-	c.leg = leg
+	c.leg, c.keypad = leg, leg
 	if err := leg.WaitStasis(ctx); err != nil {
 		c.Hangup(context.Background())
 		return nil, fmt.Errorf("waiting for the IVR to answer: %w", err)
 	}
 	return c, nil
 }
+
+// Follow watches the next call that reaches Asterisk from caller, placed
+// from outside (a SIP phone dialling the numero verde through the
+// trunk), as Place watches its own; call it before the call is placed.
+// The call keys and hangs up on phone.
+func (s *Simulator) Follow(ctx context.Context, caller string, phone Keypad) (*Call, error) {
+	w, err := s.client.WatchCaller(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	c := s.follow(w)
+	c.keypad = phone
+	return c, nil
+}
+
+func (s *Simulator) follow(w *asterisk.Watch) *Call {
+	c := &Call{sim: s, watch: w, changed: make(chan struct{}, 1), ended: make(chan struct{})}
+	go c.record()
+	return c
+}
+
+// Channel is the id of the channel the IVR holds, once Asterisk has
+// created it.
+func (c *Call) Channel(ctx context.Context) (string, error) { return c.watch.Found(ctx) }
 
 // record keeps what the IVR half does, in order.
 func (c *Call) record() {
@@ -232,7 +264,7 @@ func (c *Call) Key(ctx context.Context, keys string) error {
 
 // KeyEvery presses keys one every period, each held KeyLength.
 func (c *Call) KeyEvery(ctx context.Context, keys string, period time.Duration) error {
-	return c.leg.SendDTMF(ctx, keys, KeyLength, max(period-KeyLength, 0))
+	return c.keypad.SendDTMF(ctx, keys, KeyLength, max(period-KeyLength, 0))
 }
 
 // Ended is closed when the IVR side hangs up.
@@ -241,8 +273,10 @@ func (c *Call) Ended() <-chan struct{} { return c.ended }
 // Hangup ends the call from the citizen's side.
 func (c *Call) Hangup(ctx context.Context) error {
 	var err error
+	if c.keypad != nil {
+		err = c.keypad.Hangup(ctx)
+	}
 	if c.leg != nil {
-		err = c.leg.Hangup(ctx)
 		c.sim.client.Release(c.leg)
 	}
 	select {

@@ -12,4 +12,7 @@ var (
 	ErrUnknownAgent = errors.New("unknown agent")
 	// ErrTransition: the agent's current state does not allow the change.
 	ErrTransition = errors.New("agent state change not allowed")
+	// ErrUnregistered: the agent's SIP phone is not registered, so it
+	// cannot be offered calls.
+	ErrUnregistered = errors.New("the agent's phone is not registered")
 )

@@ -101,6 +101,12 @@ type Channels interface {
 	DestroyBridge(ctx context.Context, id string) error
 }
 
+// Desks tells which agents' phones can be rung (*asterisk.Client): a SIP
+// desk only while it is registered.
+type Desks interface {
+	Registered(ctx context.Context, endpoints []string) (map[string]bool, error)
+}
+
 // Phones is what the operator needs of Asterisk.
 type Phones interface {
 	Dialler
@@ -114,6 +120,7 @@ type Recalls interface {
 }
 
 var (
+	_ Desks  = (*asterisk.Client)(nil)
 	_ Call   = (*asterisk.Call)(nil)
 	_ Phones = (*asterisk.Client)(nil)
 )

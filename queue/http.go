@@ -133,6 +133,8 @@ func (s *Service) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, "not_logged_in", "agent not logged in")
 	case errors.Is(err, ErrTransition):
 		writeError(w, http.StatusConflict, "not_allowed", err.Error())
+	case errors.Is(err, ErrUnregistered):
+		writeError(w, http.StatusConflict, "phone_unregistered", err.Error())
 	default:
 		s.log.Error("agent desktop request failed", "route", r.Pattern, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "internal error")

@@ -181,14 +181,19 @@ func (o *Operator) heard(ctx context.Context, payload string) {
 	}
 }
 
-// tick is the dispatcher's second: heartbeat, orphans, pairing, leases,
-// gauges.
+// tick is the dispatcher's second: heartbeat, orphans, desks no longer
+// registered, pairing, leases, gauges.
 func (o *Operator) tick(ctx context.Context) {
 	if err := o.store.Heartbeat(ctx, o.cfg.Instance, heartbeatTTL); err != nil {
 		o.log.Error("heartbeat", "err", err)
 	}
 	if ids, err := o.store.ReleaseOrphans(ctx, o.now(), o.svc.wrapUp, o.talking(ctx)); err == nil && len(ids) > 0 {
 		o.log.Warn("agents released from a dead instance's calls", "agents", ids)
+	}
+	if ids, err := o.svc.PauseUnregistered(ctx); err != nil {
+		o.log.Error("checking the agents' phones", "err", err)
+	} else if len(ids) > 0 {
+		o.log.Warn("agents paused: their phone is not registered", "agents", ids)
 	}
 	for _, q := range o.cfg.Queues {
 		o.Dispatch(ctx, q)

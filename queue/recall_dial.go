@@ -77,7 +77,7 @@ func (o *Operator) RingAgent(ctx context.Context, queue string, a Assignment, ca
 		return nil, ctx.Err()
 	}
 	if err != nil || res != asterisk.Answered {
-		reason := dialReason(res, err)
+		reason := o.svc.dialReason(context.Background(), a.Endpoint, res, err)
 		log.Warn("agent did not answer the recall", "reason", reason, "err", err)
 		if nerr := o.svc.NoAnswer(context.Background(), a, reason); nerr != nil {
 			log.Error("requeueing recall after no answer", "err", nerr)
@@ -92,17 +92,6 @@ func (o *Operator) RingAgent(ctx context.Context, queue string, a Assignment, ca
 	}
 	log.Info("agent answered the recall", "rang", o.now().Sub(started).Round(10*time.Millisecond))
 	return leg, nil
-}
-
-// dialReason names why an agent's phone was not answered.
-func dialReason(res asterisk.DialResult, err error) string {
-	switch {
-	case err != nil || res == asterisk.Failed:
-		return "unreachable"
-	case res == asterisk.Busy:
-		return "busy"
-	}
-	return "no_answer"
 }
 
 // Converse bridges a recall's citizen, who answered, with its agent on leg

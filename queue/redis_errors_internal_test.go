@@ -81,7 +81,7 @@ func TestRedisErrorsAreNotRefusals(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Ready, a.State, "nothing changed")
 	// A refusal of the script's own is one.
-	require.ErrorIs(t, svc.Ready(ctx, "nobody"), ErrTransition)
+	require.ErrorIs(t, svc.Logout(ctx, "nobody"), ErrTransition)
 
 	// Busy on a call; the wrap-up meets two Redis errors and goes through.
 	_, err = store.SetAgent(ctx, Transition{AgentID: "ada", To: Busy, From: []AgentState{Ready}, CallID: "c1"}, time.Now())

@@ -2,17 +2,20 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/centralino-cup/centralino/asterisk"
 	"github.com/centralino-cup/centralino/clock"
 )
 
 // Service applies SPEC §4's agent rules on the shared store.
 type Service struct {
 	store  *Store
+	desks  Desks
 	now    clock.Clock
 	wrapUp time.Duration
 	log    *slog.Logger
@@ -23,6 +26,9 @@ type Options struct {
 	// WrapUp is the pause after each call before the agent is offered the
 	// next (0: the default 10 s; negative: none).
 	WrapUp time.Duration
+	// Desks tells whether an agent's phone is registered; nil: every
+	// phone can be rung (tests without Asterisk).
+	Desks Desks
 	// Clock gives now (required).
 	Clock clock.Clock
 	Log   *slog.Logger
@@ -36,7 +42,7 @@ func NewService(store *Store, o Options) *Service {
 	case o.WrapUp < 0:
 		o.WrapUp = 0
 	}
-	return &Service{store: store, now: clock.Must(o.Clock, "queue service"), wrapUp: o.WrapUp, log: o.Log.With("component", "queue")}
+	return &Service{store: store, desks: o.Desks, now: clock.Must(o.Clock, "queue service"), wrapUp: o.WrapUp, log: o.Log.With("component", "queue")}
 }
 
 // Login registers an agent on a SIP endpoint with the queues (skills) it
@@ -61,10 +67,100 @@ func (s *Service) Login(ctx context.Context, agentID, endpoint string, queues []
 	return err
 }
 
-// Ready offers the agent calls.
+// Ready offers the agent calls; not while its SIP phone is unregistered
+// (ErrUnregistered: the agent stays paused, with reason Unregistered).
 func (s *Service) Ready(ctx context.Context, agentID string) error {
-	_, err := s.store.SetAgent(ctx, Transition{AgentID: agentID, To: Ready, From: []AgentState{Paused, WrapUp, Ready}}, s.now())
+	a, err := s.store.Agent(ctx, agentID)
+	if err != nil {
+		return err
+	}
+	if ok, err := s.registered(ctx, a.Endpoint); err != nil {
+		return err
+	} else if !ok {
+		if _, err := s.store.SetAgent(ctx, Transition{AgentID: agentID, To: Paused, From: []AgentState{Ready, Paused, WrapUp},
+			Reason: Unregistered}, s.now()); err != nil && !errors.Is(err, ErrTransition) {
+			return err
+		}
+		return fmt.Errorf("%w: %s", ErrUnregistered, a.Endpoint)
+	}
+	_, err = s.store.SetAgent(ctx, Transition{AgentID: agentID, To: Ready, From: []AgentState{Paused, WrapUp, Ready}}, s.now())
 	return err
+}
+
+// Unregistered is the pause reason of an agent whose SIP phone is not
+// registered: it is offered no call until it is, and the agent is ready
+// again.
+const Unregistered = "unregistered"
+
+// registered tells whether endpoint can be rung now.
+func (s *Service) registered(ctx context.Context, endpoint string) (bool, error) {
+	if s.desks == nil {
+		return true, nil
+	}
+	reg, err := s.desks.Registered(ctx, []string{endpoint})
+	if err != nil {
+		return false, fmt.Errorf("checking the agent's phone: %w", err)
+	}
+	return reg[endpoint], nil
+}
+
+// dialReason names why an agent's phone was not answered: busy, no
+// answer, or failed to ring, because its desk is not registered or for
+// another reason.
+func (s *Service) dialReason(ctx context.Context, endpoint string, res asterisk.DialResult, err error) string {
+	switch {
+	case err != nil || res == asterisk.Failed:
+		if ok, rerr := s.registered(ctx, endpoint); rerr == nil && !ok {
+			return Unregistered
+		}
+		return "unreachable"
+	case res == asterisk.Busy:
+		return "busy"
+	}
+	return "no_answer"
+}
+
+// PauseUnregistered pauses the ready agents (or in wrap-up) whose SIP
+// phone is not registered, and returns them: a desk that stopped
+// registering is not rung.
+func (s *Service) PauseUnregistered(ctx context.Context) ([]string, error) {
+	if s.desks == nil {
+		return nil, nil
+	}
+	agents, err := s.store.agents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var offered []Agent
+	var endpoints []string
+	for _, a := range agents {
+		if a.State == Ready || a.State == WrapUp {
+			offered = append(offered, a)
+			endpoints = append(endpoints, a.Endpoint)
+		}
+	}
+	if len(offered) == 0 {
+		return nil, nil
+	}
+	reg, err := s.desks.Registered(ctx, endpoints)
+	if err != nil {
+		return nil, fmt.Errorf("checking the agents' phones: %w", err)
+	}
+	var paused []string
+	for _, a := range offered {
+		if reg[a.Endpoint] {
+			continue
+		}
+		_, err := s.store.SetAgent(ctx, Transition{AgentID: a.ID, To: Paused, From: []AgentState{Ready, WrapUp}, Reason: Unregistered}, s.now())
+		switch {
+		case errors.Is(err, ErrTransition): // rung or logged out meanwhile
+		case err != nil:
+			return paused, err
+		default:
+			paused = append(paused, a.ID)
+		}
+	}
+	return paused, nil
 }
 
 // Pause stops offering the agent calls, with a reason.

@@ -234,12 +234,7 @@ func (w *waiter) onDialed(ctx context.Context, d dialed) (Handoff, bool, error) 
 		if err := w.to(callerWaiting); err != nil {
 			return Handoff{}, true, err
 		}
-		reason := "no_answer"
-		if d.res == asterisk.Busy {
-			reason = "busy"
-		} else if d.res == asterisk.Failed || d.err != nil {
-			reason = "unreachable"
-		}
+		reason := o.svc.dialReason(ctx, d.a.Endpoint, d.res, d.err)
 		w.log.Warn("agent did not answer", "agent_id", d.a.AgentID, "reason", reason, "err", d.err)
 		if err := o.svc.NoAnswer(ctx, d.a, reason); err != nil {
 			w.log.Error("requeueing after no answer", "err", err)

@@ -11,6 +11,9 @@
 #   CENTRALINO_CACHE          cache dir (default /var/cache/centralino)
 #   CENTRALINO_ARI_USER       ARI user (default centralino)
 #   CENTRALINO_ARI_PASSWORD   ARI password (default centralino, dev only)
+#   CENTRALINO_SIP_BIND       SIP transport address (default 127.0.0.1:5060)
+#   CENTRALINO_DESK_PASSWORD  the desks' SIP password (default centralino,
+#                             refused when SIP is bound off loopback)
 #   DEBIAN_MIRROR             mirror (default: the host's apt mirror)
 set -euo pipefail
 
@@ -20,9 +23,12 @@ root=$cache/asterisk-sid
 log=$cache/asterisk.log
 pidfile=$cache/asterisk.pid
 lock=$cache/asterisk.lock
+started_with=$cache/asterisk.started-with
 etc=/etc/centralino-asterisk
 ari_user=${CENTRALINO_ARI_USER:-centralino}
 ari_password=${CENTRALINO_ARI_PASSWORD:-centralino}
+sip_bind=${CENTRALINO_SIP_BIND:-127.0.0.1:5060}
+desk_password=${CENTRALINO_DESK_PASSWORD:-centralino}
 ari_url=http://127.0.0.1:8088/ari
 packages="asterisk asterisk-core-sounds-it-gsm asterisk-core-sounds-en-gsm"
 stamp_text="sid minbase: $packages"
@@ -31,6 +37,7 @@ say() { printf 'asterisk-sandbox: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (chroot, mounts)"
+
 mkdir -p "$cache"
 
 mirror() {
@@ -90,14 +97,32 @@ build() {
   trap - EXIT
 }
 
+# Development passwords only where nothing but this machine can try them.
+loopback() { case "$1" in 127.*|localhost:*|\[::1\]:*) return 0 ;; esac; return 1; }
+check_settings() {
+  if ! loopback "$sip_bind" && [ "$desk_password" = centralino ]; then
+    die "CENTRALINO_SIP_BIND=$sip_bind is off loopback: set CENTRALINO_DESK_PASSWORD (not the development default)"
+  fi
+  for v in "$ari_user" "$ari_password" "$sip_bind" "$desk_password"; do
+    case "$v" in *[/\&\;\"\'[:space:]]*) die "ARI and SIP settings may not hold / & ; quotes or spaces" ;; esac
+  done
+}
+
 # install_config copies the project's config, ARI credentials, prompts and
 # music on hold into the chroot.
 install_config() {
+  check_settings
   rm -rf "$root$etc.new"
   mkdir -p "$root$etc.new"
   cp "$repo"/deploy/asterisk/*.conf "$root$etc.new/"
   sed -e "s/\${CENTRALINO_ARI_USER}/$ari_user/" -e "s/\${CENTRALINO_ARI_PASSWORD}/$ari_password/" \
     "$repo/deploy/asterisk/ari.conf.template" >"$root$etc.new/ari.conf"
+  local sip_address=${sip_bind%:*}
+  sip_address=${sip_address#[}
+  sip_address=${sip_address%]}
+  sed -e "s/\${CENTRALINO_SIP_BIND}/$sip_bind/" -e "s/\${CENTRALINO_SIP_ADDRESS}/$sip_address/" \
+    -e "s/\${CENTRALINO_DESK_PASSWORD}/$desk_password/" \
+    "$repo/deploy/asterisk/pjsip_site.conf.template" >"$root$etc.new/pjsip_site.conf"
   rm -rf "$root$etc"
   mv "$root$etc.new" "$root$etc"
   # Language "it" is Debian's Italian voice.
@@ -120,11 +145,21 @@ install_config() {
     fi
   fi
   mkdir -p "$root/var/run/asterisk" "$root/var/log/asterisk" "$root/var/spool/asterisk"
+  # The sandbox names every peer by address: with no name server its SIP
+  # stack opens no resolver socket (one on every address otherwise).
+  : >"$root/etc/resolv.conf"
+}
+
+# needs_restart is what a reload does not apply (the modules loaded, the
+# order res_pjsip identifies endpoints in): when it changed, up restarts.
+needs_restart() {
+  cat "$repo/deploy/asterisk/modules.conf" "$repo/deploy/asterisk/pjsip.conf" | sha256sum
 }
 
 start() {
   mount_all
   install_config
+  needs_restart >"$started_with"
   say "starting Asterisk"
   # setsid: Asterisk outlives the make or test that started it.
   # 9>&-: Asterisk must not inherit (and hold) the sandbox lock.
@@ -159,7 +194,7 @@ case "$cmd" in
   up)
     exec 9>"$lock"; flock 9
     build
-    if running && ari_up; then
+    if running && ari_up && [ "$(cat "$started_with" 2>/dev/null)" = "$(needs_restart)" ]; then
       install_config
       chroot "$root" /usr/sbin/asterisk -C "$etc/asterisk.conf" -rx 'core reload' >/dev/null 2>&1 || true
       say "already running; configuration reloaded"

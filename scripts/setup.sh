@@ -107,4 +107,16 @@ if ! command -v promtool >/dev/null; then
   fi
 fi
 
+# --- SIP user agents ----------------------------------------------------------
+# The SIP tests (app/sip_test.go) call through the sandbox's trunk and
+# desks with real user agents: SIPp (sip-tester, with its RTP captures)
+# and baresip (baresip-core: the phone without its desktop front ends).
+missing=()
+command -v sipp >/dev/null || missing+=(sip-tester)
+command -v baresip >/dev/null || missing+=(baresip-core)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  apt_install "${missing[@]}"
+fi
+
 log "PostgreSQL and Redis ready (role $role, databases ${databases[*]})"

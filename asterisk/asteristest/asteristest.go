@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -189,6 +190,41 @@ func Channels(t testing.TB) []string {
 		names[i] = c.Name
 	}
 	return names
+}
+
+// Channel is the id of the first channel whose name starts with prefix
+// (e.g. "PJSIP/agent101-"), "" when there is none.
+func Channel(t testing.TB, prefix string) string {
+	t.Helper()
+	resp := get(t, "/channels")
+	defer resp.Body.Close()
+	var chans []struct{ ID, Name string }
+	if err := json.NewDecoder(resp.Body).Decode(&chans); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range chans {
+		if strings.HasPrefix(c.Name, prefix) {
+			return c.ID
+		}
+	}
+	return ""
+}
+
+// Var reads a channel's variable or dialplan function (e.g.
+// "CHANNEL(rtcp,all)": a SIP channel's RTP counts); "" when the channel
+// is gone.
+func Var(t testing.TB, channelID, name string) string {
+	t.Helper()
+	resp := get(t, "/channels/"+url.PathEscape(channelID)+"/variable?"+url.Values{"variable": {name}}.Encode())
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return ""
+	}
+	var v struct{ Value string }
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Value
 }
 
 // get asks ARI for path directly.
