@@ -207,6 +207,21 @@ func TestDeskAndWallboardOnARealCall(t *testing.T) {
 	board.waitFor(`tr[data-agent="bruno"] .state`, "Post-chiamata", 2*time.Second)
 	desk.shot("wrap-up")
 	board.shot("wrap-up")
+
+	// Both fit a 1280×720 screen, and the wallboard a 1920×1080 wall,
+	// with no sideways scrolling.
+	require.LessOrEqual(t, scrollWidth(desk), 1280)
+	require.LessOrEqual(t, scrollWidth(board), 1280)
+	board.do(chromedp.EmulateViewport(1920, 1080))
+	require.LessOrEqual(t, scrollWidth(board), 1920)
+	board.shot("1920x1080")
+}
+
+// scrollWidth is how wide the page's content is.
+func scrollWidth(p *tab) int {
+	var w int
+	p.eval(`document.documentElement.scrollWidth`, &w)
+	return w
 }
 
 // jsValue is an input's value.
