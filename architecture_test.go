@@ -49,10 +49,14 @@ var allowed = map[string][]string{
 	// What managers read: it reads the call records and the recall
 	// requests with its own SQL; no domain package reaches it.
 	"report": {},
+	// The pages agents and managers see: they read the queue's shared
+	// state, the booking core (the screen-pop), the recalls and the
+	// report's figures; only app wires them.
+	"pages": {"queue", "booking", "recall", "report"},
 	// The wiring of the daemon, and the binaries (app's tests read the
 	// report of the calls they place).
-	"app": {"asterisk", "booking", "queue", "recall", "sms", "ivr", "callsim", "report"},
-	"cmd": {"asterisk", "booking", "queue", "recall", "sms", "ivr", "callsim", "app", "report"},
+	"app": {"asterisk", "booking", "queue", "recall", "sms", "ivr", "callsim", "report", "pages"},
+	"cmd": {"asterisk", "booking", "queue", "recall", "sms", "ivr", "callsim", "app", "report", "pages"},
 }
 
 // leafAllowed is what a leaf may import of the other leaves.

@@ -27,10 +27,12 @@ import (
 	"github.com/centralino-cup/centralino/config"
 	"github.com/centralino-cup/centralino/hours"
 	"github.com/centralino-cup/centralino/ivr"
+	"github.com/centralino-cup/centralino/pages"
 	"github.com/centralino-cup/centralino/postgres"
 	"github.com/centralino-cup/centralino/prompts"
 	"github.com/centralino-cup/centralino/queue"
 	"github.com/centralino-cup/centralino/recall"
+	"github.com/centralino-cup/centralino/report"
 	"github.com/centralino-cup/centralino/sms"
 )
 
@@ -121,7 +123,7 @@ func (a *App) build(ctx context.Context) error {
 	var operator ivr.Operator = ivr.AppQueue{Dialplan: client, Context: cfg.IVR.OperatorContext,
 		Application: cfg.ARI.Application, Timeout: cfg.IVR.QueueTimeout}
 	if cfg.Queue.Backend == "redis" {
-		op, err := a.buildQueue(client, recalls, records, reg, web)
+		op, err := a.buildQueue(client, recalls, records, bookings, schedule, reg, web)
 		if err != nil {
 			return err
 		}
@@ -142,7 +144,8 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.parts = append(a.parts, httpPart(cfg.HTTP.Listen, handler, log, a.failures), a.asteriskPart(client), a.closeGonePart(client, records))
+	a.parts = append(a.parts, httpPart(cfg.HTTP.Listen, handler, log, a.failures, web.onShutdown...), a.asteriskPart(client),
+		a.closeGonePart(client, records))
 	return nil
 }
 
@@ -171,7 +174,8 @@ func (a *App) buildSMS(outbox *sms.Outbox, bookings *booking.Service, quiet sms.
 // buildQueue connects Redis and adds the queue's dispatcher, the agent
 // desktop's API, and the recall's dialler and scheduler, which serve the
 // recalls in the queue.
-func (a *App) buildQueue(client *asterisk.Client, recalls *recall.Service, records *calls.Records, reg prometheus.Registerer, web *web) (*queue.Operator, error) {
+func (a *App) buildQueue(client *asterisk.Client, recalls *recall.Service, records *calls.Records, bookings *booking.Service,
+	schedule *hours.Schedule, reg prometheus.Registerer, web *web) (*queue.Operator, error) {
 	cfg := a.cfg.Queue
 	ropts, err := redis.ParseURL(a.cfg.Redis.URL)
 	if err != nil {
@@ -203,10 +207,21 @@ func (a *App) buildQueue(client *asterisk.Client, recalls *recall.Service, recor
 	web.desk(agents, op)
 	recalls.WithQueue(store)
 	web.recalls(recalls)
+	// The pages read the same Redis and database as the APIs; the day's
+	// figures are the report's, counted in the service's time zone.
+	loc := schedule.Location()
+	desk := pages.New(pages.Config{Instance: instance, Queues: cfg.Queues, Clock: a.now, Log: a.log}, pages.Deps{
+		Live: store, Links: store, Lookups: bookings, Recalls: recalls, ARI: client,
+		Figures: func(ctx context.Context, now time.Time) (report.Live, error) {
+			return report.Today(ctx, a.db, now, loc)
+		},
+	}, web.guard)
+	web.pages(desk)
 	a.parts = append(a.parts,
 		part{name: "queue dispatcher", start: op.Start, stop: func(context.Context) { op.Stop() }},
 		part{name: "recall dialler", start: dialler.Start, stop: func(context.Context) { dialler.Stop() }},
-		part{name: "recall scheduler", start: scheduler.Start, stop: func(context.Context) { scheduler.Stop() }})
+		part{name: "recall scheduler", start: scheduler.Start, stop: func(context.Context) { scheduler.Stop() }},
+		part{name: "pages", start: desk.Start, stop: func(context.Context) { desk.Stop() }})
 	return op, nil
 }
 

@@ -31,16 +31,17 @@ func freePort(t *testing.T) string {
 
 // secrets are the test's credentials' secrets, by name.
 var secrets = map[string]string{"anna": "anna-secret-0123456789", "portale": "portale-secret-0123456789",
-	"maria": "maria-secret-0123456789", "prom": "prom-secret-0123456789",
+	"maria": "maria-secret-0123456789", "prom": "prom-secret-0123456789", "bruno": "bruno-secret-0123456789",
 	"luca": "luca-secret-0123456789", "sara": "sara-secret-0123456789", "gino": "gino-secret-0123456789"}
 
-// credentialsFile writes the test's credentials: an agent on a simulated
-// phone, three on the sandbox's SIP desks, a channel, a manager and the
-// scraper.
+// credentialsFile writes the test's credentials: two agents on simulated
+// phones (anna's answers after a second, bruno's after three), three on
+// the sandbox's SIP desks, a channel, a manager and the scraper.
 func credentialsFile(t *testing.T) string {
 	t.Helper()
 	var lines []string
 	for _, p := range []auth.Principal{{Role: auth.RoleAgent, Name: "anna", Attr: "Local/a1@sim-agents/n"},
+		{Role: auth.RoleAgent, Name: "bruno", Attr: "Local/a3@sim-agents/n"},
 		{Role: auth.RoleAgent, Name: "luca", Attr: "PJSIP/agent101"}, {Role: auth.RoleAgent, Name: "sara", Attr: "PJSIP/agent102"},
 		{Role: auth.RoleAgent, Name: "gino", Attr: "PJSIP/agent103"},
 		{Role: auth.RoleChannel, Name: "portale", Attr: "web"}, {Role: auth.RoleManager, Name: "maria"}, {Role: auth.RoleMetrics, Name: "prom"}} {

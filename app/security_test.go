@@ -42,19 +42,28 @@ type running struct {
 }
 
 // runDaemon starts the daemon on cfg (log at debug, masked as in
-// production) and stops it when the test ends.
+// production) on an empty Redis database and stops it when the test ends.
 func runDaemon(t *testing.T, cfg config.Config) running {
+	t.Helper()
+	return runDaemonWith(t, cfg, time.Now, true)
+}
+
+// runDaemonWith is runDaemon on the clock now; flush empties the Redis
+// database first.
+func runDaemonWith(t *testing.T, cfg config.Config, now func() time.Time, flush bool) running {
 	t.Helper()
 	opts, err := redis.ParseURL(cfg.Redis.URL)
 	require.NoError(t, err)
-	rdb := redis.NewClient(opts)
-	require.NoError(t, rdb.FlushDB(context.Background()).Err())
-	rdb.Close()
+	if flush {
+		rdb := redis.NewClient(opts)
+		require.NoError(t, rdb.FlushDB(context.Background()).Err())
+		rdb.Close()
+	}
 	logs := &syncBuffer{}
 	cfg.Log.Level = "debug"
 	signals := make(chan os.Signal, 1)
 	ran := make(chan error, 1)
-	go func() { ran <- app.Run(cfg, time.Now, cfg.Log.Logger(logs), signals) }()
+	go func() { ran <- app.Run(cfg, now, cfg.Log.Logger(logs), signals) }()
 	t.Cleanup(func() {
 		signals <- syscall.SIGINT
 		<-ran

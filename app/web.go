@@ -15,10 +15,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/centralino-cup/centralino/asterisk"
 	"github.com/centralino-cup/centralino/auth"
 	"github.com/centralino-cup/centralino/booking"
 	"github.com/centralino-cup/centralino/clock"
 	"github.com/centralino-cup/centralino/config"
+	"github.com/centralino-cup/centralino/pages"
 	"github.com/centralino-cup/centralino/queue"
 	"github.com/centralino-cup/centralino/recall"
 	"github.com/centralino-cup/centralino/sms"
@@ -35,6 +37,9 @@ type web struct {
 	guard    *auth.Guard
 	log      *slog.Logger
 	routes   []func(*http.ServeMux)
+	// onShutdown runs as the HTTP server starts shutting down (the pages
+	// end their streams).
+	onShutdown []func()
 }
 
 // newWeb loads the credentials and builds the guard.
@@ -101,6 +106,21 @@ func (w *web) desk(agents *queue.Service, op *queue.Operator) {
 		mux.Handle("/api/v1/agent", h)
 		mux.Handle("/api/v1/agent/", h)
 	})
+}
+
+// What the pages read, and who provides it.
+var (
+	_ pages.Live    = (*queue.Store)(nil)
+	_ pages.Links   = (*queue.Store)(nil)
+	_ pages.Lookups = (*booking.Service)(nil)
+	_ pages.Recalls = (*recall.Service)(nil)
+	_ pages.ARI     = (*asterisk.Client)(nil)
+)
+
+// pages adds the agent desktop and the wallboard, and their streams.
+func (w *web) pages(p *pages.Pages) {
+	w.routes = append(w.routes, p.Routes)
+	w.onShutdown = append(w.onShutdown, p.Shutdown)
 }
 
 // recalls adds the recall API: agents list, managers list and change.
@@ -218,9 +238,12 @@ func (p *plainErrors) Unwrap() http.ResponseWriter { return p.ResponseWriter }
 // httpPart serves the routes on listen; a listener that fails is reported
 // on the app's failure channel. The server bounds each phase of a
 // request, and the size of its headers.
-func httpPart(listen string, h http.Handler, log *slog.Logger, failed chan<- error) part {
+func httpPart(listen string, h http.Handler, log *slog.Logger, failed chan<- error, onShutdown ...func()) part {
 	srv := &http.Server{Addr: listen, Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+	for _, f := range onShutdown {
+		srv.RegisterOnShutdown(f)
+	}
 	return part{name: "http",
 		start: func(ctx context.Context) error {
 			ln, err := net.Listen("tcp", listen)

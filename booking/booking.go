@@ -116,6 +116,16 @@ type Availability struct {
 	Slots        []Slot        `json:"slots"`
 }
 
+// Prescribed is a prescription as an agent reads it: its service, the
+// deadline its priority sets from now, and whether a booking already uses
+// it.
+type Prescribed struct {
+	Prescription Prescription  `json:"prescription"`
+	Service      CatalogueItem `json:"service"`
+	Deadline     time.Time     `json:"deadline"`
+	Used         bool          `json:"used"`
+}
+
 // Hold reserves one slot for one caller until ExpiresAt.
 type Hold struct {
 	Token     uuid.UUID `json:"token"`

@@ -422,6 +422,34 @@ func (s *Service) Lookup(ctx context.Context, number string) (Booking, error) {
 	return b.Booking, nil
 }
 
+// LookupPrescription returns a prescription by NRE with its service, its
+// priority deadline counted from now and whether it is already used, for
+// agents (the screen-pop of a caller who keyed it): no birth date is
+// asked, as Lookup asks none for a booking.
+func (s *Service) LookupPrescription(ctx context.Context, nre string) (Prescribed, error) {
+	if err := ValidateNRE(nre); err != nil {
+		return Prescribed{}, err
+	}
+	now := s.now()
+	var out Prescribed
+	err := pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		p, err := getPrescription(ctx, tx, nre)
+		if err != nil {
+			return err
+		}
+		svc, err := getService(ctx, tx, p.ServiceCode)
+		if err != nil {
+			return err
+		}
+		out = Prescribed{Prescription: p.Prescription, Service: svc, Deadline: Deadline(p.Priority, svc.Kind, now), Used: p.Used}
+		return nil
+	})
+	if err != nil {
+		return Prescribed{}, fmt.Errorf("looking up prescription: %w", err)
+	}
+	return out, nil
+}
+
 // Identify returns a booking by number after checking the birth date, for
 // a citizen on a self-service channel (the IVR reads it back before a
 // cancellation or a move).

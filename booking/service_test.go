@@ -414,3 +414,29 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// An agent reads the prescription a caller keyed without the birth date:
+// its service, its priority deadline from now, whether it is used; an
+// unknown NRE is not found and a malformed one is refused.
+func TestLookupPrescription(t *testing.T) {
+	t.Parallel()
+	r := newRegion(t)
+	ctx := context.Background()
+	nre := r.prescription("ECOADD", booking.PriorityD)
+	p, err := r.svc.LookupPrescription(ctx, nre)
+	require.NoError(t, err)
+	require.Equal(t, "ECOADD", p.Service.Code)
+	require.Equal(t, booking.PriorityD, p.Prescription.Priority)
+	require.Equal(t, booking.Deadline(booking.PriorityD, booking.KindExam, t0), p.Deadline, "an exam of class D: 60 days from now")
+	require.False(t, p.Used)
+
+	b := r.book(r.slot("card-a", 2*time.Hour))
+	p, err = r.svc.LookupPrescription(ctx, b.PrescriptionNRE)
+	require.NoError(t, err)
+	require.True(t, p.Used, "a booked prescription is used")
+
+	_, err = r.svc.LookupPrescription(ctx, "070A49999999999")
+	require.ErrorIs(t, err, booking.ErrPrescriptionNotFound)
+	_, err = r.svc.LookupPrescription(ctx, "12")
+	require.ErrorIs(t, err, booking.ErrInvalidInput)
+}

@@ -305,7 +305,8 @@ func (o *Operator) Serve(ctx context.Context, call Call, t Ticket) (Handoff, err
 		o.m.queued.WithLabelValues(t.Queue).Inc()
 	}
 	w := newWaiter(o, call, t, entered, inbox)
-	in := Waiting{CallID: id, Queue: t.Queue, Priority: t.priority(), Entered: entered, Caller: t.Caller, Owner: o.cfg.Instance, Keyed: t.Keyed}
+	in := Waiting{CallID: id, Queue: t.Queue, Priority: t.priority(), Entered: entered, Caller: t.Caller, Owner: o.cfg.Instance, Keyed: t.Keyed,
+		Handoff: t.Reason}
 	if !w.ringLeased(ctx, in) {
 		// Enqueued and paired in one round trip: a caller arriving to a
 		// free agent rings it at once.

@@ -22,12 +22,13 @@ import (
 //
 //	p:waiting:<queue>   zset of call ids (live callers and wait recalls), score = rank(priority, entered)
 //	p:ooh:<queue>       zset of out-of-hours recalls, score = rank(priority, requested)
-//	p:call:<id>         hash: queue, lane, score, priority, entered_ms, caller, recall, owner, state
+//	p:call:<id>         hash: queue, lane, score, priority, entered_ms, caller, recall, owner, state, handoff
 //	                    (a recall's id is "recall:<n>": recall_id, reason, requested_ms, waited_ms)
 //	p:ooh_credit:<q>    the out-of-hours lane's share credit (lua/assign.lua)
 //	p:ready:<queue>     zset of ready agent ids, score = idle since (ms)
-//	p:agent:<id>        hash: endpoint, state, reason, since_ms, queues, call
+//	p:agent:<id>        hash: endpoint, state, reason, since_ms, until_ms, queues, call
 //	p:agents            set of known agent ids
+//	p:ari               hash: instance → "1|<ms>" or "0|<ms>", its ARI link as last reported (instances.go)
 //	p:lease:<queue>     hash: holder, agent, token; expires (lua/lib.lua)
 //	p:lease_seq         counter of lease tokens
 type Store struct {
@@ -112,6 +113,9 @@ type Waiting struct {
 	// Keyed is what the caller keyed in the IVR (NRE, booking number),
 	// for the agent's screen.
 	Keyed map[string]string
+	// Handoff is why the IVR handed the caller over (Ticket.Reason), for
+	// the agent's screen.
+	Handoff Reason
 }
 
 func (s *Store) key(parts ...string) string {
@@ -148,7 +152,8 @@ func (s *Store) enqueueArgs(w Waiting) ([]string, []any, error) {
 		return nil, nil, fmt.Errorf("enqueueing: %w", err)
 	}
 	return []string{s.key("waiting", w.Queue), s.key("call", w.CallID)},
-		[]any{w.CallID, strconv.FormatFloat(rank(w.Priority, w.Entered), 'f', -1, 64), w.Queue, w.Priority, w.Entered.UnixMilli(), w.Caller, recall, w.Owner, string(keyed)}, nil
+		[]any{w.CallID, strconv.FormatFloat(rank(w.Priority, w.Entered), 'f', -1, 64), w.Queue, w.Priority, w.Entered.UnixMilli(), w.Caller, recall, w.Owner, string(keyed),
+			string(w.Handoff)}, nil
 }
 
 // EnqueueAssign puts a caller in its queue and then pairs the queue's head
@@ -202,6 +207,9 @@ type CallInfo struct {
 	Recall  bool              `json:"recall"`
 	Entered time.Time         `json:"entered_at"`
 	Keyed   map[string]string `json:"keyed"`
+	// Handoff is why the IVR handed the caller over (asked, urgent, tries,
+	// no_slots); empty for a recall.
+	Handoff Reason `json:"handoff,omitempty"`
 	// A recall's: its id, why it was asked (wait, out_of_hours), when, and
 	// how long the citizen had waited in the queue before asking.
 	RecallID     int64     `json:"recall_id,omitempty"`
@@ -254,7 +262,7 @@ func (s *Store) Call(ctx context.Context, callID string) (CallInfo, error) {
 	}
 	ms, _ := strconv.ParseInt(m["entered_ms"], 10, 64)
 	c := CallInfo{CallID: callID, Queue: m["queue"], Caller: m["caller"], Recall: m["recall"] == "1", Entered: time.UnixMilli(ms).UTC(),
-		State: CallState(m["state"]), Agent: m["agent"], Owner: m["owner"]}
+		Handoff: Reason(m["handoff"]), State: CallState(m["state"]), Agent: m["agent"], Owner: m["owner"]}
 	if c.RecallID, _ = strconv.ParseInt(m["recall_id"], 10, 64); c.RecallID != 0 {
 		c.RecallReason = m["reason"]
 		req, _ := strconv.ParseInt(m["requested_ms"], 10, 64)
@@ -272,6 +280,10 @@ func (s *Store) Call(ctx context.Context, callID string) (CallInfo, error) {
 	}
 	return c, nil
 }
+
+// Agents reads every known agent (logged out ones too) in one round trip
+// (a pipeline), in no particular order.
+func (s *Store) Agents(ctx context.Context) ([]Agent, error) { return s.agents(ctx) }
 
 // agents reads every known agent in one round trip (a pipeline).
 func (s *Store) agents(ctx context.Context) ([]Agent, error) {
@@ -691,8 +703,10 @@ type Agent struct {
 	State    AgentState
 	Reason   string
 	Since    time.Time
-	Queues   []string
-	CallID   string
+	// Until is when a wrap-up ends (zero in the other states).
+	Until  time.Time
+	Queues []string
+	CallID string
 }
 
 // Transition is an agent state change, checked atomically against the
@@ -757,7 +771,11 @@ func (s *Store) Agent(ctx context.Context, id string) (Agent, error) {
 // agentFrom reads an agent's hash.
 func agentFrom(id string, m map[string]string) Agent {
 	since, _ := strconv.ParseInt(m["since_ms"], 10, 64)
+	var until time.Time
+	if ms, _ := strconv.ParseInt(m["until_ms"], 10, 64); ms > 0 {
+		until = time.UnixMilli(ms)
+	}
 	return Agent{ID: id, Endpoint: m["endpoint"], State: AgentState(m["state"]), Reason: m["reason"],
-		Since: time.UnixMilli(since), CallID: m["call"],
+		Since: time.UnixMilli(since), Until: until, CallID: m["call"],
 		Queues: strings.FieldsFunc(m["queues"], func(r rune) bool { return r == ',' })}
 }

@@ -374,3 +374,54 @@ func TestReportFormats(t *testing.T) {
 
 	require.Error(t, r.Write(&js, "xml"))
 }
+
+// The wallboard's figures of the day are the report's of that day, with
+// the open recalls by reason (whatever day they were asked) and the SMS
+// that failed that day.
+func TestToday(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	seed(t, db)
+	ctx := context.Background()
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		_, err := db.Exec(ctx, sql, args...)
+		require.NoError(t, err)
+	}
+	// Two open wait recalls (one asked the day before) and one queued
+	// out-of-hours one; the data set's are all closed.
+	for i, r := range []struct{ reason, status, asked string }{
+		{"wait", "pending", "2026-03-01 17:00:00"}, {"wait", "dialling", "2026-03-03 10:00:00"}, {"out_of_hours", "queued", "2026-03-02 20:30:00"}} {
+		exec(`insert into recall_requests (phone, reason, queue_entered_at, requested_at, not_before, next_attempt_at, status, updated_at, valid_until)
+			values ($1, $2, $3, $3, $3, $3, $4, $3, $3)`, fmt.Sprintf("+3934720000%02d", i), r.reason, at(r.asked), r.status)
+	}
+	// SMS: one failed on Tuesday, one failed on Monday, one delivered.
+	for i, s := range []struct{ status, at string }{{"failed", "2026-03-03 09:00:00"}, {"failed", "2026-03-02 09:00:00"}, {"delivered", "2026-03-03 09:30:00"}} {
+		exec(`insert into sms_outbox (idempotency_key, kind, phone, body, due_at, status, next_attempt_at, created_at, updated_at)
+			values ($1, 'reminder', '+393471234567', 'x', $2, $3, $2, $2, $2)`, fmt.Sprintf("reminder:%d", i), at(s.at), s.status)
+	}
+
+	live, err := report.Today(ctx, db, at("2026-03-03 12:00:00"), rome)
+	require.NoError(t, err)
+	byDay := reportOf(t, report.Options{})
+	tuesday := byDay.Rows[1]
+	require.Equal(t, at("2026-03-03 00:00:00"), live.Day)
+	require.Equal(t, tuesday.Calls, live.Figures.Calls)
+	require.Equal(t, tuesday.ServiceLevel30s, live.Figures.ServiceLevel30s, "the report's service level of the day")
+	require.Equal(t, tuesday.ASASeconds, live.Figures.ASASeconds)
+	require.Equal(t, map[string]report.PendingRecalls{
+		"wait":         {Count: 2, Oldest: at("2026-03-01 17:00:00")},
+		"out_of_hours": {Count: 1, Oldest: at("2026-03-02 20:30:00")},
+	}, normalise(live.Pending))
+	require.Equal(t, int64(1), live.SMSFailed, "the SMS failed that day")
+}
+
+// normalise puts the times of pending in Rome, for comparing.
+func normalise(pending map[string]report.PendingRecalls) map[string]report.PendingRecalls {
+	out := map[string]report.PendingRecalls{}
+	for k, p := range pending {
+		p.Oldest = p.Oldest.In(rome)
+		out[k] = p
+	}
+	return out
+}

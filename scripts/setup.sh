@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs (apt-get) and starts PostgreSQL and Redis when they are absent,
-# installs the prompt tools (espeak-ng, sox) and promtool (Debian's
-# prometheus), then creates the development role and databases. Idempotent: on a machine
-# that already runs both it only checks and creates what is missing.
+# installs the prompt tools (espeak-ng, sox), promtool (Debian's
+# prometheus) and chromium (the pages' browser tests), then creates the
+# development role and databases. Idempotent: on a machine that already
+# runs both it only checks and creates what is missing.
 #
 # Environment (all optional):
 #   CENTRALINO_DB_ROLE      role to create            (default centralino)
@@ -105,6 +106,14 @@ if ! command -v promtool >/dev/null; then
   if [ -d /run/systemd/system ]; then
     systemctl disable --now prometheus >/dev/null 2>&1 || true
   fi
+fi
+
+# --- chromium -------------------------------------------------------------------
+# The pages' tests (app/pages_test.go) drive Debian's chromium headless
+# through chromedp; nothing downloads a browser of its own.
+if ! command -v chromium >/dev/null; then
+  log "installing chromium (for the pages' browser tests)"
+  apt_install chromium
 fi
 
 # --- SIP user agents ----------------------------------------------------------
