@@ -84,8 +84,36 @@ func StartPhone(t testing.TB, cfg PhoneConfig) *Phone {
 	if _, err := exec.LookPath(Baresip); err != nil {
 		t.Fatalf("baresip not installed (run make setup: scripts/setup.sh installs baresip-core): %v", err)
 	}
+	var p *Phone
+	for try := 1; ; try++ {
+		var err error
+		if p, err = launch(t, cfg); err == nil {
+			break
+		} else if try == 3 {
+			t.Fatal(err)
+		}
+		// A port taken between its choice and baresip's bind: again,
+		// with others.
+	}
+	go p.read()
+	if cfg.Password != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := p.registered(ctx); err != nil {
+			t.Fatalf("desk %s did not register: %v", cfg.User, err)
+		}
+	}
+	return p
+}
+
+// launch starts baresip and connects to its control port; an error when
+// it exits at start.
+func launch(t testing.TB, cfg PhoneConfig) (*Phone, error) {
+	t.Helper()
 	p := &Phone{t: t, cfg: cfg, dir: t.TempDir(), exit: make(chan struct{}), more: make(chan struct{}, 1), resp: make(chan response, 1)}
-	sip, ctrl := freePort(t, true), freePort(t, false)
+	// baresip listens for SIP on UDP and TCP at the port, and TLS at the
+	// next one.
+	sip, ctrl := sipPort(t), freePort(t, false)
 	account := fmt.Sprintf("<sip:%s@%s>;regint=0;audio_codecs=PCMA", cfg.User, Server)
 	if cfg.Password != "" {
 		account = fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;regint=60;audio_codecs=PCMA", cfg.User, Server, cfg.Password)
@@ -147,19 +175,12 @@ func StartPhone(t testing.TB, cfg PhoneConfig) *Phone {
 		}
 		select {
 		case <-p.exit:
-			t.Fatalf("baresip %s exited at start", cfg.User)
+			b, _ := os.ReadFile(filepath.Join(p.dir, "baresip.log"))
+			return nil, fmt.Errorf("baresip %s exited at start:\n%s", cfg.User, tail(string(b), 1000))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	go p.read()
-	if cfg.Password != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := p.registered(ctx); err != nil {
-			t.Fatalf("desk %s did not register: %v", cfg.User, err)
-		}
-	}
-	return p
+	return p, nil
 }
 
 // registered waits until the phone's registration is accepted (asked with
@@ -346,6 +367,21 @@ func (p *Phone) Stop() {
 	if p.conn != nil {
 		p.conn.Close()
 	}
+}
+
+// sipPort is a loopback port free now for UDP and TCP, whose next port is
+// free for TCP too.
+func sipPort(t testing.TB) int {
+	t.Helper()
+	for range 50 {
+		p := freePort(t, true)
+		if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1)); err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatal("no free loopback port pair")
+	return 0
 }
 
 // freePort is a loopback port free now, for UDP and TCP alike when both
