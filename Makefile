@@ -1,6 +1,7 @@
 # centralino — every entry point a developer or CI uses.
-# `make run` starts the daemon on the local services; `make test` runs every
-# test, the real-Asterisk end-to-end tests included.
+# `make run` plays a morning at the CUP through the real stack and keeps it
+# up; `make test` runs every test, the real-Asterisk end-to-end tests
+# included; `make serve` runs the stack for a real site.
 
 GO        ?= go
 export GOFLAGS ?= -buildvcs=false
@@ -16,7 +17,7 @@ export CENTRALINO_ARI_URL ?= http://127.0.0.1:8088/ari
 export CENTRALINO_ARI_USER ?= centralino
 export CENTRALINO_ARI_PASSWORD ?= centralino
 
-.PHONY: all build setup run test test-unit vet asterisk-up asterisk-down \
+.PHONY: all build setup run demo serve test test-unit vet asterisk-up asterisk-down \
         prompts migrate seed bench-booking bench-ari bench-ivr bench-queue bench-sms bench-recall clean
 
 all: build
@@ -29,9 +30,27 @@ build:
 setup:
 	bash scripts/setup.sh
 
-run: setup build asterisk-up
-	$(BIN)/centralinoctl migrate
-	$(BIN)/centralino -config config/centralino.yaml
+# A morning at the CUP through the real stack (DEMO_SIZE citizens), its
+# report, then the stack kept running for the pages until Ctrl-C; the
+# Asterisk sandbox is stopped after it when this run started it.
+DEMO_SIZE ?= 200
+export DEMO_SIZE
+
+run: setup build
+	@bash scripts/demo.sh -keep
+
+# The same morning and report; its last line is one JSON object.
+demo: setup build
+	@bash scripts/demo.sh
+
+# The stack for real use: no scenario, no simulated agents, the shipped
+# configuration (config/centralino.yaml, or CENTRALINO_CONFIG) with the
+# secrets and the credentials file from the environment (README, Serving
+# a real site). The daemon refuses development secrets off loopback.
+CENTRALINO_CONFIG ?= config/centralino.yaml
+serve: setup build asterisk-up
+	$(BIN)/centralinoctl -config $(CENTRALINO_CONFIG) migrate
+	$(BIN)/centralino -config $(CENTRALINO_CONFIG)
 
 # Every test. Asterisk tests are required here: they fail instead of skipping
 # when the sandbox is not reachable.

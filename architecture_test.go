@@ -56,7 +56,10 @@ var allowed = map[string][]string{
 	// The wiring of the daemon, and the binaries (app's tests read the
 	// report of the calls they place).
 	"app": {"asterisk", "booking", "queue", "recall", "sms", "ivr", "callsim", "report", "pages"},
-	"cmd": {"asterisk", "booking", "queue", "recall", "sms", "ivr", "callsim", "app", "report", "pages"},
+	// The demo drives the assembled daemon with simulated citizens and
+	// agents, and reads its report.
+	"demo": {"app", "asterisk", "booking", "sms", "ivr", "callsim", "report"},
+	"cmd":  {"asterisk", "booking", "queue", "recall", "sms", "ivr", "callsim", "app", "report", "pages", "demo"},
 }
 
 // leafAllowed is what a leaf may import of the other leaves.

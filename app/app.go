@@ -144,7 +144,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.parts = append(a.parts, httpPart(cfg.HTTP.Listen, handler, log, a.failures, web.onShutdown...), a.asteriskPart(client),
+	a.parts = append(a.parts, httpPart(cfg.HTTP.Listen, handler, limits, log, a.failures, web.onShutdown...), a.asteriskPart(client),
 		a.closeGonePart(client, records))
 	return nil
 }

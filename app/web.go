@@ -49,6 +49,9 @@ func newWeb(cfg config.Config, db *pgxpool.Pool, reg *prometheus.Registry, booki
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Auth.CredentialsFile == "" {
+		log.Warn("no credentials file (auth.credentials_file, CENTRALINO_CREDENTIALS_FILE): every route but /healthz answers 401; issue credentials with centralinoctl credential")
+	}
 	var key []byte
 	if cfg.Auth.SessionKey != "" {
 		if key, err = base64.StdEncoding.DecodeString(cfg.Auth.SessionKey); err != nil {
@@ -235,12 +238,22 @@ func (p *plainErrors) Write(b []byte) (int, error) {
 
 func (p *plainErrors) Unwrap() http.ResponseWriter { return p.ResponseWriter }
 
-// httpPart serves the routes on listen; a listener that fails is reported
-// on the app's failure channel. The server bounds each phase of a
-// request, and the size of its headers.
-func httpPart(listen string, h http.Handler, log *slog.Logger, failed chan<- error, onShutdown ...func()) part {
-	srv := &http.Server{Addr: listen, Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+// serverLimits bound each phase of a request and the size of its headers,
+// so that a slow or idle client cannot hold the daemon's connections.
+type serverLimits struct {
+	readHeader, read, write, idle time.Duration
+	maxHeaderBytes                int
+}
+
+// limits are the daemon's (the README's Security section).
+var limits = serverLimits{readHeader: 5 * time.Second, read: 15 * time.Second, write: 30 * time.Second,
+	idle: 2 * time.Minute, maxHeaderBytes: 16 << 10}
+
+// httpPart serves the routes on listen within limits; a listener that
+// fails is reported on the app's failure channel.
+func httpPart(listen string, h http.Handler, lim serverLimits, log *slog.Logger, failed chan<- error, onShutdown ...func()) part {
+	srv := &http.Server{Addr: listen, Handler: h, ReadHeaderTimeout: lim.readHeader, ReadTimeout: lim.read,
+		WriteTimeout: lim.write, IdleTimeout: lim.idle, MaxHeaderBytes: lim.maxHeaderBytes}
 	for _, f := range onShutdown {
 		srv.RegisterOnShutdown(f)
 	}

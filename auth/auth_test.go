@@ -67,18 +67,19 @@ func TestCredentialsFileRefusesWhatIsUnsafeOrIncomplete(t *testing.T) {
 
 func TestAuthenticate(t *testing.T) {
 	c := credentials(t)
-	p, ok := c.Authenticate("a101", "secret-of-agent")
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	p, ok := c.Authenticate("a101", "secret-of-agent", now)
 	require.True(t, ok)
 	require.Equal(t, auth.Principal{Role: auth.RoleAgent, Name: "a101", Attr: "PJSIP/agent101"}, p)
-	p, ok = c.Authenticate("a101", "secret-of-agent") // from the verified cache
+	p, ok = c.Authenticate("a101", "secret-of-agent", now.Add(time.Minute)) // from the verified cache
 	require.True(t, ok)
 	require.Equal(t, "a101", p.Name)
 
-	_, ok = c.Authenticate("a101", "secret-of-manager")
+	_, ok = c.Authenticate("a101", "secret-of-manager", now)
 	require.False(t, ok, "another credential's secret")
-	_, ok = c.Authenticate("nobody", "secret-of-agent")
+	_, ok = c.Authenticate("nobody", "secret-of-agent", now)
 	require.False(t, ok, "an unknown name")
-	_, ok = c.Authenticate("a101", "")
+	_, ok = c.Authenticate("a101", "", now)
 	require.False(t, ok)
 
 	phone, ok := c.Phone("a101")

@@ -66,7 +66,7 @@ func (g *Guard) Who(r *http.Request) (Principal, bool) {
 		if g.guessing(name) {
 			return Principal{}, false
 		}
-		p, ok := g.creds.Authenticate(name, secret)
+		p, ok := g.creds.Authenticate(name, secret, g.now())
 		if !ok {
 			g.failed(name)
 		}
@@ -186,7 +186,7 @@ func (g *Guard) Login() http.Handler {
 			WriteError(w, http.StatusTooManyRequests, "too_many_tries", "too many wrong tries: wait a minute")
 			return
 		}
-		p, ok := g.creds.Authenticate(name, password)
+		p, ok := g.creds.Authenticate(name, password, g.now())
 		if !ok {
 			g.failed(name)
 			g.log.Warn("login refused", "name", name)

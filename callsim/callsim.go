@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,43 @@ const (
 	AgentNoAnswer = "Local/noanswer@sim-agents/n"
 	AgentBusy     = "Local/busy@sim-agents/n"
 )
+
+// Citizen sets what the simulated citizen at national (a number a recall
+// calls back, Local/<national>@sim-citizens) does: "answer:N:T" answers
+// after N seconds and hangs up T later, "busy", "noanswer", ... (deploy/
+// asterisk/extensions_sim.conf); its counts start again from zero.
+func (s *Simulator) Citizen(ctx context.Context, national, does string) error {
+	for name, v := range map[string]string{"SIMCITIZEN_" + national: does, "SIMCITIZEN_CALLS_" + national: "",
+		"SIMCITIZEN_ANSWERED_" + national: "", "SIMAGENT_ANSWERED_" + national: ""} {
+		if err := s.client.SetGlobalVar(ctx, name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Recalled is how many calls reached the simulated citizen at national
+// since Citizen, and whether it answered one.
+func (s *Simulator) Recalled(ctx context.Context, national string) (calls int, answered bool, err error) {
+	n, err := s.client.GlobalVar(ctx, "SIMCITIZEN_CALLS_"+national)
+	if err != nil {
+		return 0, false, err
+	}
+	if n != "" {
+		if calls, err = strconv.Atoi(n); err != nil {
+			return 0, false, fmt.Errorf("SIMCITIZEN_CALLS_%s: %w", national, err)
+		}
+	}
+	a, err := s.client.GlobalVar(ctx, "SIMCITIZEN_ANSWERED_"+national)
+	return calls, a == "1", err
+}
+
+// AgentAnswered tells whether a simulated agent (Agent) answered a call
+// presenting the caller national (since Citizen cleared it).
+func (s *Simulator) AgentAnswered(ctx context.Context, national string) (bool, error) {
+	v, err := s.client.GlobalVar(ctx, "SIMAGENT_ANSWERED_"+national)
+	return v == "1", err
+}
 
 // Prompt is one playback the IVR started on the call.
 type Prompt struct {

@@ -769,6 +769,40 @@ func TestCancelReadsTheCancellationCode(t *testing.T) {
 	require.Equal(t, 1, r.count("select count(*) from recall_requests where id=$1 and status='pending'", other.ID))
 }
 
+// A citizen who cannot identify the booking three times is handed to the
+// queue that serves what it asked for: cancellations to "cancellation",
+// moves to "booking" (a move books a new slot: the booking desk's work).
+func TestFailedIdentificationGoesToItsQueue(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, choice, queue string
+	}{
+		{"cancel", "2", "cancellation"},
+		{"move", "3", "booking"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, monday10)
+			b := r.booked(r.slot(1, inRome(2026, 3, 10, 9, 0)))
+			c := r.call("3471234567")
+			c.ask("menu_principale", tc.choice)
+			for range 3 {
+				c.ask("digita_numero_prenotazione", b.Number)
+				c.ask("digita_data_nascita", "01011970") // not the citizen's
+				c.hear("data_non_corrisponde_prenotazione")
+			}
+			c.hear("trasferimento_operatore")
+			c.hear("operatori_non_disponibili")
+			require.NoError(t, c.c.Hangup(context.Background()))
+			r.waitRecord()
+			var queue string
+			require.NoError(t, r.db.QueryRow(context.Background(), "select queue_name from calls order by started_at desc limit 1").Scan(&queue))
+			require.Equal(t, tc.queue, queue)
+			require.Equal(t, 1, r.count("select count(*) from bookings where number=$1 and status='booked'", b.Number), "the booking is untouched")
+		})
+	}
+}
+
 func TestMoveIsAtomic(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, monday10)

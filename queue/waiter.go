@@ -395,7 +395,9 @@ func (w *waiter) endRing() {
 	case <-time.After(5 * time.Second):
 	}
 	w.ringing = nil
-	_ = w.to(callerWaiting)
+	if err := w.to(callerWaiting); err != nil {
+		w.log.Error("ending a ring", "err", err) // a ring ends only from ringing
+	}
 }
 
 // ringLeased rings the agent of this instance's lease of the queue, if it

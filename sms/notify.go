@@ -55,7 +55,17 @@ func (n Notifier) Booked(ctx context.Context, tx pgx.Tx, b booking.Booking, now 
 	if err := n.enqueue(ctx, tx, Confirmation, b, b.Number, now, now); err != nil {
 		return fmt.Errorf("confirmation sms: %w", err)
 	}
-	// Booked closer than the reminder's lead: the confirmation is enough.
+	return n.Remind(ctx, tx, b, now)
+}
+
+// Remind enqueues a booking's reminder alone, for its time: a booking made
+// before the outbox knew it (imported from another system) gets the
+// reminder a booking made here would have. Booked closer than the
+// reminder's lead, or from a landline, none.
+func (n Notifier) Remind(ctx context.Context, tx pgx.Tx, b booking.Booking, now time.Time) error {
+	if !mobile(b.Phone) {
+		return nil
+	}
 	at := n.Quiet.ReminderAt(b.Slot.StartsAt, n.ReminderDays)
 	if !at.After(now) || !at.Before(b.Slot.StartsAt) {
 		return nil

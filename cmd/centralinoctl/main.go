@@ -7,6 +7,7 @@
 //	centralinoctl [-config FILE] report --from DAY [--to DAY] [--by day|week|month] [--format text|csv|json] [--target 0.8 --within 30s] [--aht D]
 //	centralinoctl staffing --calls N --interval 30m --aht 4m [--target 0.8 --within 30s]
 //	centralinoctl twilio-standin [-listen 127.0.0.1:8089]
+//	centralinoctl [-config FILE] demo [-prepare] [-size N] [-keep]
 //	centralinoctl credential [-file F] [-secret-stdin] ROLE NAME [ATTRIBUTE]
 //	centralinoctl [-config FILE] bench booking [-scale liguria] [-clients 64] [-duration 20s] [-lookups 2000]
 //	centralinoctl [-config FILE] bench ivr [-prepare] [-db centralino_bench_ivr]
@@ -59,6 +60,7 @@ commands:
   report [flags]          the CUP report of a period, with Erlang C staffing per half hour (see report -h)
   staffing [flags]        Erlang C for figures given by hand: agents, service level, ASA, occupancy (see staffing -h)
   twilio-standin [flags]  serve the local Twilio stand-in (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)
+  demo [flags]            a morning at the CUP on the real stack, then its report (make run, make demo; see demo -h)
   credential [flags] ROLE NAME [ATTRIBUTE]
                           a credential: agent NAME PHONE, channel NAME web|counter|pharmacy, manager NAME, metrics NAME
   bench booking [flags]   benchmark the booking core (see bench booking -h)
@@ -115,6 +117,8 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, args []string
 		return runStandin(ctx, log, args[1:])
 	case "credential":
 		return runCredential(args[1:])
+	case "demo":
+		return runDemo(ctx, cfg, log, args[1:])
 	case "bench":
 		if len(args) < 2 {
 			return errUsage
