@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +102,14 @@ func Line(p Principal, hash string) string {
 	return strings.TrimSpace(fmt.Sprintf("%s %s %s %s", p.Role, p.Name, hash, p.Attr))
 }
 
+// phone is an agent's desk: one PJSIP endpoint (never a URI to dial, such
+// as PJSIP/carrier/sip:…), or a Local extension in a context (the
+// sandbox's simulated phones), optionally with Local's /n.
+var phone = regexp.MustCompile(`^(PJSIP/[A-Za-z0-9_.-]+|Local/[A-Za-z0-9_.+-]+@[A-Za-z0-9_-]+(/n)?)$`)
+
+// ValidPhone tells whether attr names one desk an agent may be rung on.
+func ValidPhone(attr string) bool { return phone.MatchString(attr) }
+
 // Load reads a credentials file: one credential a line, "role name hash
 // [attribute]", blank lines and # comments skipped. Every problem is
 // reported with its line, never with a hash or a secret.
@@ -141,6 +150,8 @@ func Parse(r io.Reader, name string) (*Credentials, error) {
 			errs = append(errs, fmt.Errorf("%s:%d: the secret must be a bcrypt hash (centralinoctl credential), never the secret itself", name, n))
 		case (cr.Role == RoleAgent || cr.Role == RoleChannel) && cr.Attr == "":
 			errs = append(errs, fmt.Errorf("%s:%d: an %s needs its attribute (an agent's phone, a channel's booking channel)", name, n, cr.Role))
+		case cr.Role == RoleAgent && !ValidPhone(cr.Attr):
+			errs = append(errs, fmt.Errorf("%s:%d: agent %s's phone %q must be one desk: PJSIP/<endpoint>, or Local/<extension>@<context> (simulated phones)", name, n, cr.Name, cr.Attr))
 		default:
 			if _, dup := c.byName[cr.Name]; dup {
 				errs = append(errs, fmt.Errorf("%s:%d: %q twice", name, n, cr.Name))

@@ -55,11 +55,20 @@ func TestCredentialsFileRefusesWhatIsUnsafeOrIncomplete(t *testing.T) {
 		"manager a/b " + h: "has a ':' or '/'",
 		"manager":          "want \"role name hash [attribute]\"",
 		"manager rossi " + h + "\nmanager rossi " + h: "\"rossi\" twice",
+		// An agent's phone is one desk, never a number or URI to dial.
+		"agent a101 " + h + " PJSIP/carrier/sip:+441234567890": "must be one desk",
+		"agent a101 " + h + " PJSIP/agent101&PJSIP/agent102":   "must be one desk",
+		"agent a101 " + h + " Local/800466222":                 "must be one desk",
+		"agent a101 " + h + " SIP/agent101":                    "must be one desk",
 	} {
 		_, err := auth.Parse(strings.NewReader(line), "creds")
 		require.ErrorContains(t, err, want, line)
 		require.NotContains(t, err.Error(), "secret-of-agent", "a message never prints a secret")
 		require.NotContains(t, err.Error(), h, "a message never prints a hash")
+	}
+	for _, phone := range []string{"PJSIP/agent101", "Local/a2@sim-agents/n", "Local/a2@sim-agents"} {
+		_, err := auth.Parse(strings.NewReader("agent a101 "+h+" "+phone), "creds")
+		require.NoError(t, err, phone)
 	}
 	_, err := auth.Hash("short")
 	require.Error(t, err, "a secret has at least 12 characters")
