@@ -386,7 +386,11 @@ func (s *Store) ReleaseOrphans(ctx context.Context, now time.Time, wrapUp time.D
 			continue
 		}
 		id := a.ID
-		call, _ := s.rdb.HMGet(ctx, s.key("call", a.CallID), "owner", "agent_channel").Result()
+		call, err := s.rdb.HMGet(ctx, s.key("call", a.CallID), "owner", "agent_channel").Result()
+		if err != nil {
+			// Not knowing the owner is not knowing it died: release nobody.
+			return released, fmt.Errorf("reading agent %s's call: %w", id, err)
+		}
 		owner, _ := call[0].(string)
 		if owner != "" {
 			alive, err := s.rdb.Exists(ctx, s.key("instance", owner)).Result()

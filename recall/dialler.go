@@ -80,6 +80,29 @@ type Dialler struct {
 	records *calls.Records
 	log     *slog.Logger
 	loop    startstop.Loop
+	sink    func(ctx context.Context, c Claimed) bool // nil: the real dial
+}
+
+// Claimed is a recall this instance claimed, its agent reserved: what the
+// dial step is given.
+type Claimed struct {
+	ID    int64
+	Queue string
+	Agent string
+	// Try is the try this dial is (1: the first).
+	Try int
+}
+
+// WithDialSink puts sink in place of the dial step (the agent rung, the
+// citizen called, the bridge), for the benchmark (recall/bench): every
+// recall this dialler claims (claim.sql, as in production) is handed to
+// sink; when sink returns true the recall is recorded connected
+// (connected.sql) and its agent given back at once; false leaves the
+// claim held, as an instance that dies mid-dial leaves it, for its lease
+// to bring back. Production never sets it.
+func (d *Dialler) WithDialSink(sink func(ctx context.Context, c Claimed) bool) *Dialler {
+	d.sink = sink
+	return d
 }
 
 // NewDialler builds the dialler; Start runs it, and the queue's operator
@@ -91,6 +114,9 @@ func NewDialler(cfg DiallerConfig, svc *Service, agents Agents, phones Phones, q
 	if cfg.Lease <= 0 {
 		cfg.Lease = 2 * time.Minute
 	}
+	// The scheduler sharing svc ends, with these records, the tries it
+	// takes back from a dead instance (recover).
+	svc.useRecords(records)
 	return &Dialler{cfg: cfg, svc: svc, agents: agents, phones: phones, queue: q, records: records,
 		log: log.With("component", "recall", "part", "dialler", "instance", cfg.Instance)}
 }
@@ -134,6 +160,13 @@ type dialling struct {
 func (d *Dialler) dial(ctx context.Context, q string, a queue.Assignment) {
 	r := dialling{id: a.RecallID, q: q, a: a, log: d.log.With("recall_id", a.RecallID, "agent_id", a.AgentID, "queue", q)}
 	now := d.svc.now()
+	if !d.svc.policy.Hours.Open(now) {
+		// Paired out of hours (a wait recall still in its queue at the
+		// closing): nobody is dialled; it waits for the opening, keeping
+		// its place, no try spent.
+		d.park(ctx, r, now)
+		return
+	}
 	var callID *uuid.UUID
 	var attempts int
 	err := d.svc.db.QueryRow(ctx, queries.Get("claim"), pgx.NamedArgs{"id": r.id, "owner": d.cfg.Instance, "agent": a.AgentID,
@@ -147,6 +180,10 @@ func (d *Dialler) dial(ctx context.Context, q string, a queue.Assignment) {
 		return
 	}
 	r.log = r.log.With("phone", pii.Phone(r.phone), "try", attempts+1)
+	if d.sink != nil {
+		d.sunk(ctx, r, attempts+1)
+		return
+	}
 	rang := d.svc.now()
 	leg, err := d.agents.RingAgent(ctx, q, a, fmt.Sprintf("%q <%s>", "Richiamata", d.cfg.CallerID))
 	if err != nil || leg == nil {
@@ -159,6 +196,40 @@ func (d *Dialler) dial(ctx context.Context, q string, a queue.Assignment) {
 		return
 	}
 	d.callCitizen(ctx, r, leg, rang)
+}
+
+// park sends a recall paired out of hours back to wait for the opening
+// (park.sql) and gives its agent back.
+func (d *Dialler) park(ctx context.Context, r dialling, now time.Time) {
+	next, ok := d.svc.policy.Hours.NextOpening(now)
+	if !ok {
+		next = now.Add(d.svc.policy.RetryAfter) // a schedule that never opens
+	}
+	tag, err := d.svc.db.Exec(ctx, queries.Get("park"), pgx.NamedArgs{"id": r.id, "next": next, "now": now})
+	switch {
+	case err != nil:
+		r.log.Error("sending the recall back to wait for the opening", "err", err)
+	case tag.RowsAffected() == 1:
+		r.log.Info("recall paired out of hours: it waits for the opening", "opening", next)
+	}
+	d.agents.GiveBack(ctx, r.q, r.a)
+}
+
+// sunk hands a claimed recall to the benchmark's sink in place of the
+// dial (WithDialSink).
+func (d *Dialler) sunk(ctx context.Context, r dialling, try int) {
+	if !d.sink(ctx, Claimed{ID: r.id, Queue: r.q, Agent: r.a.AgentID, Try: try}) {
+		return // the instance "died" mid-dial: the claim is left to its lease
+	}
+	var asked time.Time
+	if err := d.svc.db.QueryRow(ctx, queries.Get("connected"), pgx.NamedArgs{"id": r.id, "owner": d.cfg.Instance, "now": d.svc.now()}).
+		Scan(&asked); err != nil {
+		r.log.Error("recording the recall connected", "err", err)
+	} else {
+		d.svc.m.attempts.WithLabelValues("connected").Inc()
+		d.svc.m.connected.Inc()
+	}
+	d.agents.GiveBack(ctx, r.q, r.a)
 }
 
 // exec runs one of the dial's updates; a lease lost (another instance

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/centralino-cup/centralino/asterisk"
+	"github.com/centralino-cup/centralino/calls"
 	"github.com/centralino-cup/centralino/phone"
 	"github.com/centralino-cup/centralino/pii"
 	"github.com/centralino-cup/centralino/queue"
@@ -46,11 +48,22 @@ type Hangups interface {
 	HangupChannel(ctx context.Context, id string) error
 }
 
+// Pairings tells, of a recall whose queue entry is not waiting, whether
+// an agent is still reserved for it (queue.Store). A Queue that is one
+// lets reconcile find the recalls an instance paired and died before
+// claiming: queued in PostgreSQL, held in Redis by nobody.
+type Pairings interface {
+	RecallPlaces(ctx context.Context, ids []int64) (map[int64]int, error)
+	Call(ctx context.Context, callID string) (queue.CallInfo, error)
+	Agent(ctx context.Context, id string) (queue.Agent, error)
+}
+
 var (
-	_ Queue   = (*queue.Store)(nil)
-	_ Turns   = (*queue.Store)(nil)
-	_ Outbox  = (*sms.Outbox)(nil)
-	_ Hangups = (*asterisk.Client)(nil)
+	_ Pairings = (*queue.Store)(nil)
+	_ Queue    = (*queue.Store)(nil)
+	_ Turns    = (*queue.Store)(nil)
+	_ Outbox   = (*sms.Outbox)(nil)
+	_ Hangups  = (*asterisk.Client)(nil)
 )
 
 // SchedulerConfig tunes the scheduler.
@@ -290,32 +303,43 @@ func (s *Scheduler) expire(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// recover takes back the dials whose instance died: see recover.sql.
+// recover takes back the dials whose instance died: see recover.sql. A
+// try that had called the citizen is counted, its channel hung up and
+// its call record ended.
 func (s *Scheduler) recover(ctx context.Context, now time.Time) error {
 	var back []entry
-	var hang []string
+	var cut []interrupted
 	err := pgx.BeginTxFunc(ctx, s.svc.db, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		back, cut = nil, nil
 		rows, err := tx.Query(ctx, queries.Get("recover"), pgx.NamedArgs{"now": now, "tries": s.svc.policy.Tries,
 			"next": s.svc.policy.nextTry(now)})
 		if err != nil {
 			return err
 		}
 		type dead struct {
-			e               entry
-			channel, status string
+			e                      entry
+			channel, agent, status string
 		}
 		all, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (dead, error) {
 			var d dead
 			var err error
-			d.e, err = readEntry(row, &d.channel, &d.status)
+			d.e, err = readEntry(row, &d.channel, &d.agent, &d.status)
 			return d, err
 		})
 		if err != nil {
 			return err
 		}
 		for _, d := range all {
+			// The dead instance's queue entry (its agent rung for it) is
+			// stale: left there, it would keep the recall out of its queue
+			// (EnterRecall keeps an entry there), and reconcile would take
+			// it for one being dialled. Dropped before the commit, so that
+			// dying in between leaves the dial to be taken back again.
+			if err := s.queue.DropRecall(ctx, d.e.ID); err != nil {
+				return err
+			}
 			if d.channel != "" {
-				hang = append(hang, d.channel)
+				cut = append(cut, interrupted{recall: d.e.ID, channel: d.channel, agent: d.agent, queue: d.e.Queue})
 				s.svc.m.attempts.WithLabelValues("interrupted").Inc()
 			}
 			switch Status(d.status) {
@@ -333,23 +357,43 @@ func (s *Scheduler) recover(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("taking back dials of dead instances: %w", err)
 	}
-	for _, ch := range hang {
+	for _, c := range cut {
 		if s.hangups != nil {
-			if err := s.hangups.HangupChannel(ctx, ch); err != nil {
-				s.log.Error("hanging up an interrupted recall's citizen", "err", err)
+			if err := s.hangups.HangupChannel(ctx, c.channel); err != nil {
+				s.log.Error("hanging up an interrupted recall's citizen", "recall_id", c.recall, "err", err)
 			}
+		}
+		if err := s.endTry(ctx, c, now); err != nil {
+			s.log.Error("ending an interrupted recall's call record", "recall_id", c.recall, "err", err)
 		}
 	}
 	for _, e := range back {
-		// The dead instance's entry (its agent rung for it) is stale.
-		if err := s.queue.DropRecall(ctx, e.ID); err != nil {
-			return err
-		}
 		if err := s.enter(ctx, e, now); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// interrupted is a try whose instance died after calling the citizen.
+type interrupted struct {
+	recall                int64
+	channel, agent, queue string
+}
+
+// endTry ends the call record of an interrupted try, as failed: the call
+// records have no outcome of their own for a try cut short by its
+// instance's death (the recall's last_result says "interrupted").
+func (s *Scheduler) endTry(ctx context.Context, c interrupted, now time.Time) error {
+	var id uuid.UUID
+	err := s.svc.db.QueryRow(ctx, queries.Get("open_try"), pgx.NamedArgs{"channel": c.channel}).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // never recorded, or ended already
+	}
+	if err != nil {
+		return err
+	}
+	return s.svc.records.Load().End(ctx, id, calls.Ending{Outcome: calls.OutcomeFailed, RecallID: c.recall, Agent: c.agent, Queue: c.queue}, now)
 }
 
 // reconcile enters again the queued recalls their queue lost (a Redis
@@ -377,12 +421,24 @@ func (s *Scheduler) reconcile(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
+		held, err := s.heldByNobody(ctx, ids, there)
+		if err != nil {
+			return err
+		}
 		for _, e := range queued {
-			if !there[e.ID] {
-				s.log.Warn("recall missing from its queue: entered again", "recall_id", e.ID)
-				if err := s.enter(ctx, e, now); err != nil {
+			switch {
+			case held[e.ID]:
+				s.log.Warn("recall paired by an instance that died before claiming it: entered again", "recall_id", e.ID)
+				if err := s.queue.DropRecall(ctx, e.ID); err != nil {
 					return err
 				}
+			case there[e.ID]:
+				continue
+			default:
+				s.log.Warn("recall missing from its queue: entered again", "recall_id", e.ID)
+			}
+			if err := s.enter(ctx, e, now); err != nil {
+				return err
 			}
 		}
 		after = ids[len(ids)-1]
@@ -390,6 +446,44 @@ func (s *Scheduler) reconcile(ctx context.Context, now time.Time) error {
 			return nil
 		}
 	}
+}
+
+// heldByNobody returns, of the queued recalls ids whose entry is there,
+// those not waiting in their lane whose agent is no longer reserved for
+// them: the instance that paired them died before its claim (a claim
+// makes the recall dialling, so a queued one was never claimed), and the
+// agent was freed since (queue.Store.ReleaseOrphans).
+func (s *Scheduler) heldByNobody(ctx context.Context, ids []int64, there map[int64]bool) (map[int64]bool, error) {
+	p, ok := s.queue.(Pairings)
+	if !ok {
+		return nil, nil
+	}
+	places, err := p.RecallPlaces(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	held := map[int64]bool{}
+	for _, id := range ids {
+		if !there[id] || places[id] > 0 {
+			continue // missing (entered again anyway), or waiting
+		}
+		c, err := p.Call(ctx, queue.RecallCallID(id))
+		if errors.Is(err, queue.ErrNotWaiting) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if c.State != queue.StateRinging {
+			continue
+		}
+		a, err := p.Agent(ctx, c.Agent)
+		if err == nil && a.CallID == c.CallID && a.State == queue.Ringing {
+			continue // being paired now, or its instance not yet known dead
+		}
+		held[id] = true
+	}
+	return held, nil
 }
 
 // observe sets the pending gauges.

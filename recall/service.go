@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/centralino-cup/centralino/calls"
 	"github.com/centralino-cup/centralino/clock"
 	"github.com/centralino-cup/centralino/hours"
 	"github.com/centralino-cup/centralino/pii"
@@ -157,6 +159,16 @@ type Service struct {
 	now    clock.Clock
 	log    *slog.Logger
 	m      *metrics
+	// records ends the call record of a try taken back from a dead
+	// instance: the dialler's (registered) once there is one.
+	records atomic.Pointer[calls.Records]
+}
+
+// useRecords makes r the records the service ends tries with.
+func (s *Service) useRecords(r *calls.Records) {
+	if r != nil {
+		s.records.Store(r)
+	}
 }
 
 // WithQueue lets the service take recalls it closes out of their queue
@@ -183,8 +195,10 @@ func (s *Service) drop(ctx context.Context, ids ...int64) {
 // default policy (SPEC §5 on the default service hours) until WithPolicy;
 // Register exports its metrics.
 func NewService(db *pgxpool.Pool, now clock.Clock, log *slog.Logger) *Service {
-	return &Service{db: db, policy: Policy{Hours: defaultHours}.withDefaults(), now: clock.Must(now, "recall"),
+	s := &Service{db: db, policy: Policy{Hours: defaultHours}.withDefaults(), now: clock.Must(now, "recall"),
 		log: log.With("component", "recall"), m: noMetrics()}
+	s.records.Store(calls.NewRecords(db)) // not counted in metrics until a dialler brings its own
+	return s
 }
 
 // defaultHours is SPEC §3's schedule.

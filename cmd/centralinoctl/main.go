@@ -411,7 +411,7 @@ func runBenchRecall(ctx context.Context, cfg config.Config, log *slog.Logger, ar
 	so := recallbench.SchedulerOptions{}
 	oo := recallbench.OpeningOptions{}
 	fs.IntVar(&so.Recalls, "recalls", 100_000, "recalls due at once (scheduler part)")
-	fs.IntVar(&so.Instances, "instances", 3, "scheduler instances; the first is stopped midway")
+	fs.IntVar(&so.Instances, "instances", 3, "dialler instances; the first is killed midway (its work left held, as a crash leaves it)")
 	fs.IntVar(&oo.Recalls, "opening", 200, "out-of-hours recalls due at the opening (0: skip the opening part)")
 	fs.IntVar(&oo.Agents, "agents", 10, "simulated agents at the opening")
 	fs.DurationVar(&oo.Live, "live", 10*time.Second, "a live caller arrives this often during the opening")

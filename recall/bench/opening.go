@@ -2,10 +2,14 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,10 +49,19 @@ type openingRig struct {
 	agents  []string
 	mu      sync.Mutex
 	live    map[string]*liveCaller // by caller number
+	serving int                    // live callers' handlers running
 }
 
 // Handle serves a live caller as the IVR's operator branch does.
 func (r *openingRig) Handle(ctx context.Context, c *asterisk.Call) {
+	r.mu.Lock()
+	r.serving++
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.serving--
+		r.mu.Unlock()
+	}()
 	defer c.Hangup(context.Background())
 	if c.Answer(ctx) != nil {
 		return
@@ -118,13 +131,12 @@ func Opening(ctx context.Context, db *pgxpool.Pool, rdb *redis.Client, ari aster
 		case 7:
 			does = "noanswer"
 		}
-		for name, v := range map[string]string{"SIMCITIZEN_" + numbers[i]: does, "SIMCITIZEN_CALLS_" + numbers[i]: "",
-			"SIMCITIZEN_ANSWERED_" + numbers[i]: ""} {
-			if err := client.SetGlobalVar(ctx, name, v); err != nil {
-				return err
-			}
+		if err := sim.Citizen(ctx, numbers[i], does); err != nil {
+			return err
 		}
 	}
+	bridges := watchBridges(ctx, ari, log)
+	defer bridges.stop()
 	opening := time.Now()
 	for i, n := range numbers {
 		asked := opening.Add(-time.Duration(o.Recalls-i) * time.Minute) // asked through the night, in order
@@ -154,6 +166,7 @@ func Opening(ctx context.Context, db *pgxpool.Pool, rdb *redis.Client, ari aster
 	liveCtx, stopLive := context.WithCancel(ctx)
 	defer stopLive()
 	var wg sync.WaitGroup
+	var placed atomic.Int64
 	wg.Add(1) // the ticker: Wait waits for the calls it places
 	go func() {
 		defer wg.Done()
@@ -168,11 +181,18 @@ func Opening(ctx context.Context, db *pgxpool.Pool, rdb *redis.Client, ari aster
 			wg.Add(1)
 			go func(number string) {
 				defer wg.Done()
-				liveCall(liveCtx, sim, rig, app, number, o.Talk)
+				if liveCall(liveCtx, sim, rig, app, number, o.Talk) {
+					placed.Add(1)
+				}
 			}(fmt.Sprintf("349%07d", i))
 		}
 	}()
-	// Served: every recall had its first try (none queued or dialling).
+	// Served: every recall had its first try (none queued or dialling,
+	// none waiting for its first): the citizens who answer connected, the
+	// busy and never-answering ones tried once and waiting for their next
+	// try, RetryAfter (20 min) later. Not "all served or finally failed",
+	// which the 20 minutes between tries would make 40 minutes whatever
+	// the dialler does.
 	deadline := time.Now().Add(40 * time.Minute)
 	var open int
 	for time.Now().Before(deadline) && ctx.Err() == nil {
@@ -189,20 +209,73 @@ func Opening(ctx context.Context, db *pgxpool.Pool, rdb *redis.Client, ari aster
 	stopLive()
 	wg.Wait()
 
+	// The conversations still going on end (the citizens hang up Talk
+	// after answering), and so do the live callers' handlers: only then
+	// are the records and the waits final.
+	ended := time.Now().Add(o.Talk + 2*time.Minute)
+	for time.Now().Before(ended) && ctx.Err() == nil {
+		var talking int
+		if err := db.QueryRow(ctx, "select count(*) from calls where direction = 'recall' and ended_at is null").Scan(&talking); err != nil {
+			return err
+		}
+		rig.mu.Lock()
+		serving := rig.serving
+		rig.mu.Unlock()
+		if talking == 0 && serving == 0 {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+
 	res.OpeningRecalls = o.Recalls
 	res.OpeningMinutes = served.Minutes()
-	var bridged int
-	if err := db.QueryRow(ctx, "select count(*) from calls where direction = 'recall' and outcome = 'agent_answered' and agent is not null").
-		Scan(&bridged); err != nil {
+	var connected int
+	var lastConnected time.Time
+	if err := db.QueryRow(ctx, "select count(*), coalesce(max(connected_at), $1) from recall_requests where status = 'connected'", opening).
+		Scan(&connected, &lastConnected); err != nil {
 		return err
 	}
-	answered := 0
+	// A citizen who answered (the sandbox's dialplan says so) had an agent
+	// on the line if Asterisk had one of their recall legs in a bridge with
+	// another channel (the agent's). The call records say the same from
+	// the controller's side (agent_answered only after the bridge): both
+	// are printed.
+	bridges.stop()
+	answered, alone, unrecorded := 0, 0, 0
 	for _, n := range numbers {
-		if v, err := client.GlobalVar(ctx, "SIMCITIZEN_ANSWERED_"+n); err == nil && v == "1" {
-			answered++
+		_, yes, err := sim.Recalled(ctx, n)
+		if err != nil {
+			return err
+		}
+		if !yes {
+			continue
+		}
+		answered++
+		rows, err := db.Query(ctx, `select channel_id, coalesce(outcome::text, '') from calls where direction = 'recall' and caller = $1`, "+39"+n)
+		if err != nil {
+			return err
+		}
+		seen, recorded := false, false
+		for rows.Next() {
+			var channel, outcome string
+			if err := rows.Scan(&channel, &outcome); err != nil {
+				rows.Close()
+				return err
+			}
+			seen = seen || bridges.saw(channel)
+			recorded = recorded || outcome == "agent_answered"
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if !seen {
+			alone++
+		}
+		if !recorded {
+			unrecorded++
 		}
 	}
-	res.AnsweredWithoutAgent = answered - bridged
+	res.AnsweredWithoutAgent = alone
 	rig.mu.Lock()
 	within := 0
 	for _, c := range rig.live {
@@ -210,25 +283,26 @@ func Opening(ctx context.Context, db *pgxpool.Pool, rdb *redis.Client, ari aster
 			within++
 		}
 	}
-	total := len(rig.live)
+	total := max(int(placed.Load()), len(rig.live)) // a caller whose handler never ran was not answered
 	rig.mu.Unlock()
 	if total > 0 {
 		res.LiveAnswered60sPct = 100 * float64(within) / float64(total)
 	}
-	fmt.Fprintf(out, "opening: first try of all %d recalls in %.1f min (%d open at the deadline); %d citizens answered, %d bridged to an agent, "+
-		"%d answered with no agent; live callers: %d, %d answered within 60 s (%.0f %%)\n", o.Recalls, res.OpeningMinutes, open, answered, bridged,
-		res.AnsweredWithoutAgent, total, within, res.LiveAnswered60sPct)
+	fmt.Fprintf(out, "opening: every one of the %d recalls had its first try %.1f min after the opening (%d open at the deadline; "+
+		"%d connected, the last %.1f min after the opening); %d citizens answered, %d of them never in a bridge with an agent "+
+		"(%d by the call records); live callers: %d, %d answered within 60 s (%.0f %%)\n", o.Recalls, res.OpeningMinutes, open, connected,
+		lastConnected.Sub(opening).Minutes(), answered, alone, unrecorded, total, within, res.LiveAnswered60sPct)
 	return nil
 }
 
 // liveCall is one live caller: it waits in the queue and hangs up talk
-// after an agent answered it.
-func liveCall(ctx context.Context, sim *callsim.Simulator, rig *openingRig, app, number string, talk time.Duration) {
+// after an agent answered it. It reports whether the call was placed.
+func liveCall(ctx context.Context, sim *callsim.Simulator, rig *openingRig, app, number string, talk time.Duration) bool {
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	c, err := sim.Place(pctx, app, "sim-stasis", number)
 	if err != nil {
-		return
+		return false
 	}
 	defer c.Hangup(context.Background())
 	tick := time.NewTicker(200 * time.Millisecond)
@@ -236,9 +310,9 @@ func liveCall(ctx context.Context, sim *callsim.Simulator, rig *openingRig, app,
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return true
 		case <-c.Ended():
-			return
+			return true
 		case <-tick.C:
 		}
 		if rig.answeredBy(ctx, "+39"+number) {
@@ -246,7 +320,7 @@ func liveCall(ctx context.Context, sim *callsim.Simulator, rig *openingRig, app,
 			case <-time.After(talk):
 			case <-ctx.Done():
 			}
-			return
+			return true
 		}
 	}
 }
@@ -263,4 +337,81 @@ func (r *openingRig) answeredBy(ctx context.Context, caller string) bool {
 		}
 	}
 	return false
+}
+
+// bridgeWatch keeps the channels Asterisk had in a bridge with another
+// channel, polling ARI's bridge list (GET /bridges) every 250 ms: what a
+// citizen was bridged to, seen from Asterisk rather than the controller.
+type bridgeWatch struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+	seen   map[string]bool
+}
+
+func watchBridges(ctx context.Context, ari asterisk.Config, log *slog.Logger) *bridgeWatch {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &bridgeWatch{cancel: cancel, done: make(chan struct{}), seen: map[string]bool{}}
+	hc := &http.Client{Timeout: 5 * time.Second}
+	go func() {
+		defer close(w.done)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if err := w.poll(ctx, hc, ari); err != nil && ctx.Err() == nil {
+				log.Error("listing the bridges", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return w
+}
+
+func (w *bridgeWatch) poll(ctx context.Context, hc *http.Client, ari asterisk.Config) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(ari.URL, "/")+"/bridges", nil)
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(ari.User, ari.Password)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /bridges: %s", resp.Status)
+	}
+	var list []struct {
+		Channels []string `json:"channels"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range list {
+		if len(b.Channels) >= 2 {
+			for _, ch := range b.Channels {
+				w.seen[ch] = true
+			}
+		}
+	}
+	return nil
+}
+
+// saw reports whether channel was seen in a bridge with another channel.
+func (w *bridgeWatch) saw(channel string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seen[channel]
+}
+
+// stop ends the polling (idempotent).
+func (w *bridgeWatch) stop() {
+	w.cancel()
+	<-w.done
 }
