@@ -478,6 +478,9 @@ func (s *Scheduler) heldByNobody(ctx context.Context, ids []int64, there map[int
 			continue
 		}
 		a, err := p.Agent(ctx, c.Agent)
+		if err != nil && !errors.Is(err, queue.ErrUnknownAgent) {
+			return nil, err // not knowing is not knowing it was freed
+		}
 		if err == nil && a.CallID == c.CallID && a.State == queue.Ringing {
 			continue // being paired now, or its instance not yet known dead
 		}
