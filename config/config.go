@@ -271,9 +271,9 @@ func (c Config) Validate() error {
 		}
 	}
 	check(c.HTTP.Listen != "", "http.listen is empty")
-	check(validURL(c.Database.URL, "postgres", "postgresql"), "database.url %q is not a postgres:// URL", redactURL(c.Database.URL))
+	check(validURL(c.Database.URL, "postgres", "postgresql"), "database.url %q is not a postgres:// URL", RedactURL(c.Database.URL))
 	check(c.Database.MaxConns >= 0, "database.max_conns must not be negative")
-	check(validURL(c.Redis.URL, "redis", "rediss"), "redis.url %q is not a redis:// URL", redactURL(c.Redis.URL))
+	check(validURL(c.Redis.URL, "redis", "rediss"), "redis.url %q is not a redis:// URL", RedactURL(c.Redis.URL))
 	check(validURL(c.ARI.URL, "http", "https"), "ari.url %q is not an http(s) URL", c.ARI.URL)
 	check(c.ARI.WebsocketURL == "" || validURL(c.ARI.WebsocketURL, "ws", "wss"), "ari.websocket_url %q is not a ws(s) URL", c.ARI.WebsocketURL)
 	check(c.ARI.User != "", "ari.user is empty")
@@ -415,7 +415,7 @@ func validURL(raw string, schemes ...string) bool {
 }
 
 // redactURL hides a password in a URL so it can be printed in an error.
-func redactURL(raw string) string {
+func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparsable)"

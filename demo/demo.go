@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,11 +126,7 @@ func Prepare(ctx context.Context, db *pgxpool.Pool, day time.Time, promptDir, st
 	if promptDir == "" {
 		return nil
 	}
-	cat, err := ivr.CatalogueWithNames(ctx, booking.NewService(db, booking.Options{Clock: clock.Wall(), Log: log}))
-	if err != nil {
-		return err
-	}
-	_, err = cat.Generate(ctx, promptDir, studioDir, log)
+	_, err := ivr.RenderPrompts(ctx, booking.NewService(db, booking.Options{Clock: clock.Wall(), Log: log}), promptDir, studioDir, log)
 	return err
 }
 
@@ -276,12 +271,8 @@ func prelude(size int) time.Duration {
 // standIn serves the Twilio stand-in on a loopback port, for an account of
 // the demo's own.
 func (s *stack) standIn() error {
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return err
-	}
 	// Twilio's forms: twilio-go refuses a token that is not alphanumeric.
-	sid, token := "AC"+hex.EncodeToString(raw[:16]), hex.EncodeToString(raw[16:])
+	sid, token := "AC"+hexToken(16), hexToken(16)
 	s.standin = twiliostandin.New(sid, token)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -307,7 +298,7 @@ func (s *stack) credentials(size int) error {
 	}
 	var lines []string
 	for _, p := range principals {
-		secret := randomString(18)
+		secret := auth.NewSecret()
 		h, err := auth.Hash(secret)
 		if err != nil {
 			return err
@@ -428,7 +419,7 @@ func (s *stack) where() {
 	fmt.Fprintf(out, "  agent desktop    %s/desk        name %s, password %s\n", s.base, s.agents[0], s.secrets[s.agents[0]])
 	fmt.Fprintf(out, "  metrics          %s/metrics     curl -u prometheus:%s\n", s.base, s.secrets["prometheus"])
 	fmt.Fprintf(out, "  the report       bin/centralinoctl report --from %s --to %s (CENTRALINO_DATABASE_URL=%s)\n",
-		s.opening.Format(time.DateOnly), s.opening.Format(time.DateOnly), redact(s.cfg.Database.URL))
+		s.opening.Format(time.DateOnly), s.opening.Format(time.DateOnly), config.RedactURL(s.cfg.Database.URL))
 	fmt.Fprintf(out, "  a call of yours  bin/callsim call -caller 3471234567 -keys 0   (the agents answer it)\n\n")
 }
 
@@ -452,12 +443,9 @@ func (s *stack) stop() {
 	}
 }
 
-// summary waits for the morning to settle (recalls dialled, calls ended,
-// messages sent), prints the report and returns the comparison.
+// summary prints the report of the settled morning (play waited for it)
+// and returns the comparison.
 func (s *stack) summary(ctx context.Context, t *tally) (Result, error) {
-	if err := s.settle(ctx); err != nil {
-		return Result{}, err
-	}
 	loc := s.opening.Location()
 	day := time.Date(s.opening.Year(), s.opening.Month(), s.opening.Day(), 0, 0, 0, 0, loc)
 	rep, err := report.Build(ctx, s.db, report.Options{From: day, To: day.AddDate(0, 0, 1), Location: loc,
@@ -531,19 +519,11 @@ func emptyRedis(ctx context.Context, raw string) error {
 	return rdb.FlushDB(ctx).Err()
 }
 
-func randomString(n int) string {
+// hexToken is n random bytes in hex (Twilio's SIDs and tokens).
+func hexToken(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		panic(err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b)[:n]
-}
-
-// redact hides a URL's password.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable)"
-	}
-	return u.Redacted()
+	return hex.EncodeToString(b)
 }

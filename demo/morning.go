@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -444,7 +443,7 @@ func (s *stack) annulla(ctx context.Context, p []citizen) error {
 		if !s.texted(ctx, phone) {
 			continue
 		}
-		err := s.standin.Post(s.base+"/webhooks/twilio/inbound", map[string]string{"MessageSid": "SM" + strings.ToLower(randomString(32)),
+		err := s.standin.Post(s.base+"/webhooks/twilio/inbound", map[string]string{"MessageSid": "SM" + hexToken(16),
 			"AccountSid": s.cfg.SMS.AccountSID, "From": phone, "To": s.cfg.SMS.From, "Body": "ANNULLA"})
 		if err != nil {
 			return fmt.Errorf("the ANNULLA reply: %w", err)

@@ -2,6 +2,7 @@ package ivr
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/centralino-cup/centralino/booking"
 	"github.com/centralino-cup/centralino/prompts"
@@ -15,6 +16,17 @@ type Names interface {
 }
 
 var _ Names = (*booking.Service)(nil)
+
+// RenderPrompts renders the shipped catalogue and every name names knows
+// into out (studio recordings in studio replace their prompts): what the
+// sandbox, a benchmark's region or a site's Asterisk plays.
+func RenderPrompts(ctx context.Context, names Names, out, studio string, log *slog.Logger) (prompts.GenerateReport, error) {
+	cat, err := CatalogueWithNames(ctx, names)
+	if err != nil {
+		return prompts.GenerateReport{}, err
+	}
+	return cat.Generate(ctx, out, studio, log)
+}
 
 // CatalogueWithNames is the shipped catalogue plus a prompt for every
 // service and site names knows: the service's name, the site's short name

@@ -64,11 +64,7 @@ func Prepare(ctx context.Context, db *pgxpool.Pool, promptDir, studioDir string,
 		}
 		log.Info("bench region seeded", "slots", rep.Slots)
 	}
-	cat, err := ivr.CatalogueWithNames(ctx, booking.NewService(db, booking.Options{Clock: time.Now, Log: log}))
-	if err != nil {
-		return err
-	}
-	_, err = cat.Generate(ctx, promptDir, studioDir, log)
+	_, err := ivr.RenderPrompts(ctx, booking.NewService(db, booking.Options{Clock: time.Now, Log: log}), promptDir, studioDir, log)
 	return err
 }
 
